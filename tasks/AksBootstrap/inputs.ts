@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { readEndpoint, clusterName, resourceGroupName } from '../../shared/pipeline/cluster-connection-inputs';
+import { InputError } from '../../shared/pipeline/errors';
+import type { TaskContext } from '../../shared/pipeline/task-context';
+
+export type Mode = 'createOrUpdate' | 'recreate' | 'delete';
+
+/** The inputs of AksBootstrap, checked and typed. */
+export function readAksInputs(ctx: TaskContext) {
+  const { inputs: i } = ctx;
+  const mode = i.choice<Mode>('mode') ?? 'createOrUpdate';
+  const common = {
+    azure: readEndpoint(ctx, 'azureSubscription'),
+    resourceGroup: resourceGroupName(i.required('resourceGroup'), 'resourceGroup'),
+    clusterName: clusterName(i.required('clusterName'), 'clusterName'),
+    mode,
+    allowUnmanaged: i.bool('allowUnmanaged'),
+    timeoutMinutes: i.int('timeoutMinutes', { min: 1, max: 720 }) ?? 60,
+  };
+  if (mode === 'delete') return { ...common, spec: undefined };
+
+  const networkPlugin = i.choice('networkPlugin') ?? 'azureOverlay';
+  const serviceCidr = cidr(i.string('serviceCidr'), 'serviceCidr');
+  const dnsServiceIp = ipv4(i.string('dnsServiceIp'), 'dnsServiceIp');
+  if (serviceCidr && dnsServiceIp && !inCidr(dnsServiceIp, serviceCidr)) {
+    throw new InputError('dnsServiceIp', `${dnsServiceIp} is outside the service CIDR ${serviceCidr}`, 'an address inside serviceCidr');
+  }
+  const autoscale = i.bool('systemPoolAutoscale');
+  const minCount = autoscale ? i.int('systemPoolMinCount', { min: 1, max: 1000 }) : undefined;
+  const maxCount = autoscale ? i.int('systemPoolMaxCount', { min: 1, max: 1000 }) : undefined;
+  if (minCount !== undefined && maxCount !== undefined && minCount > maxCount) {
+    throw new InputError('systemPoolMaxCount', `the maximum ${maxCount} is below the minimum ${minCount}`, 'a maximum at least as large as systemPoolMinCount');
+  }
+  return {
+    ...common,
+    spec: {
+      location: location(i.required('location')),
+      kubernetesVersion: kubernetesVersion(i.required('kubernetesVersion')),
+      allowPreviewVersions: i.bool('allowPreviewVersions'),
+      tier: i.choice('tier') ?? 'Standard',
+      dnsPrefix: i.string('dnsPrefix'),
+      subnetId: subnetId(i.required('subnetId')),
+      networkPlugin,
+      networkPolicy: i.choice('networkPolicy') ?? 'none',
+      podCidr: cidr(i.string('podCidr'), 'podCidr'),
+      serviceCidr,
+      dnsServiceIp,
+      outboundType: i.choice('outboundType') ?? 'loadBalancer',
+      privateCluster: i.bool('privateCluster'),
+      privateDnsZone: i.string('privateDnsZone'),
+      authorizedIpRanges: i.list('authorizedIpRanges').map((r) => cidr(r, 'authorizedIpRanges')!),
+      identityType: i.choice('identityType') ?? 'SystemAssigned',
+      userAssignedIdentityId: i.string('userAssignedIdentityId'),
+      entraId: i.bool('entraId'),
+      adminGroupObjectIds: i.list('adminGroupObjectIds').map((g) => guid(g, 'adminGroupObjectIds')),
+      azureRbac: i.bool('azureRbac'),
+      disableLocalAccounts: i.bool('disableLocalAccounts'),
+      oidcIssuer: i.bool('oidcIssuer'),
+      workloadIdentity: i.bool('workloadIdentity'),
+      systemPool: {
+        name: poolName(i.string('systemPoolName') ?? 'system'),
+        vmSize: vmSize(i.string('systemPoolVmSize') ?? 'Standard_D4ds_v5'),
+        autoscale,
+        count: autoscale ? undefined : i.int('systemPoolCount', { min: 1, max: 1000 }) ?? 3,
+        minCount,
+        maxCount,
+        zones: i.list('systemPoolZones').map(zone),
+        osDiskSizeGB: i.int('systemPoolOsDiskSizeGB', { min: 30, max: 2048 }),
+        maxPods: i.int('systemPoolMaxPods', { min: 10, max: 250 }),
+      },
+      tags: tags(i.keyValues('tags')),
+      extraProperties: extraProperties(i.filePath('extraPropertiesFile')),
+      useClusterAdmin: i.bool('useClusterAdmin'),
+    },
+  };
+}
+
+export type AksInputs = ReturnType<typeof readAksInputs>;
+
+function location(value: string): string {
+  const v = value.toLowerCase().replace(/\s+/g, '');
+  if (!/^[a-z0-9]+$/.test(v)) throw new InputError('location', `'${value}' is not an Azure location`, 'a location name such as westeurope');
+  return v;
+}
+
+function kubernetesVersion(value: string): string {
+  if (value === 'latest' || /^\d+\.\d+(\.\d+)?$/.test(value)) return value;
+  throw new InputError('kubernetesVersion', `'${value}' is not a Kubernetes version`, "'latest', a minor such as 1.35, or an exact version such as 1.35.4");
+}
+
+const SUBNET_ID = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w._()]+\/providers\/Microsoft\.Network\/virtualNetworks\/[-\w._]+\/subnets\/[-\w._]+$/i;
+
+function subnetId(value: string): string {
+  if (!SUBNET_ID.test(value)) {
+    throw new InputError('subnetId', `'${value}' is not a subnet resource ID`, '/subscriptions/<subscription-id>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>');
+  }
+  return value;
+}
+
+function cidr(value: string | undefined, input: string): string | undefined {
+  if (value === undefined) return undefined;
+  const m = value.match(/^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/);
+  if (!m || !isIpv4(m[1]) || Number(m[2]) > 32) throw new InputError(input, `'${value}' is not an IPv4 CIDR range`, 'a range such as 10.0.0.0/16');
+  return value;
+}
+
+function ipv4(value: string | undefined, input: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isIpv4(value)) throw new InputError(input, `'${value}' is not an IPv4 address`, 'an address such as 10.0.0.10');
+  return value;
+}
+
+const isIpv4 = (v: string) => /^\d+\.\d+\.\d+\.\d+$/.test(v) && v.split('.').every((o) => Number(o) <= 255);
+const ipToInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+function inCidr(ip: string, range: string): boolean {
+  const [base, bits] = range.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(base) / size) * size;
+  return ipToInt(ip) >= start && ipToInt(ip) < start + size;
+}
+
+function guid(value: string, input: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw new InputError(input, `'${value}' is not an object ID`, 'a GUID such as 00000000-0000-0000-0000-000000000000');
+  }
+  return value.toLowerCase();
+}
+
+function poolName(value: string): string {
+  if (!/^[a-z][a-z0-9]{0,11}$/.test(value)) {
+    throw new InputError('systemPoolName', `'${value}' is not a valid node pool name`, '1 to 12 lowercase letters and digits, starting with a letter');
+  }
+  return value;
+}
+
+function vmSize(value: string): string {
+  if (!/^[A-Za-z]+_[A-Za-z0-9_-]+$/.test(value)) throw new InputError('systemPoolVmSize', `'${value}' is not a VM size`, 'a size such as Standard_D4ds_v5');
+  return value;
+}
+
+function zone(value: string): string {
+  if (!/^[1-3]$/.test(value)) throw new InputError('systemPoolZones', `'${value}' is not an availability zone`, 'zones 1, 2 or 3, comma-separated');
+  return value;
+}
+
+function tags(values: Record<string, string>): Record<string, string> {
+  for (const key of Object.keys(values)) {
+    if (key.length > 512 || /[<>%&\\?/]/.test(key)) throw new InputError('tags', `'${key}' is not a valid tag name`, 'tag names of at most 512 characters without < > % & \\ ? /');
+  }
+  return values;
+}
+
+function extraProperties(path: string | undefined): Record<string, unknown> | undefined {
+  if (!path) return undefined;
+  let value: unknown;
+  try {
+    value = parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new InputError('extraPropertiesFile', `${path} is not valid JSON or YAML: ${(error as Error).message.split('\n')[0]}`, 'a JSON or YAML object of ManagedCluster properties');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError('extraPropertiesFile', `${path} does not hold an object`, 'a JSON or YAML object of ManagedCluster properties');
+  }
+  return value as Record<string, unknown>;
+}
