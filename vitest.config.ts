@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // (real kube-apiserver, etcd, Flux and Sealed Secrets controllers, git server) per test run.
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    reporters: ['default', './test/closing-line-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [

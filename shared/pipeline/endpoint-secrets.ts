@@ -1,4 +1,4 @@
-import { parse } from 'yaml';
+import { yamlLib } from './lazy-yaml';
 import type { Endpoint } from './agent';
 import type { SecretRegistry } from './secrets';
 
@@ -23,7 +23,7 @@ export function registerEndpointSecrets(endpoint: Endpoint, secrets: SecretRegis
 export function registerKubeconfigSecrets(kubeconfig: string, secrets: SecretRegistry): void {
   let doc: { users?: { user?: Record<string, unknown> }[] } | undefined;
   try {
-    doc = parse(kubeconfig) as typeof doc;
+    doc = yamlLib().parse(kubeconfig) as typeof doc;
   } catch {
     // Unparseable: fall back to masking every line rather than risk printing a credential.
     secrets.add(kubeconfig);

@@ -20,7 +20,8 @@ function evaluate(clause: string, valueOf: (input: string) => string): boolean {
     const at = clause.indexOf(op);
     if (at > 0) {
       const left = valueOf(clause.slice(0, at).trim());
-      const right = clause.slice(at + op.length).trim();
+      // `x != ""` compares with the empty string, as the editor does.
+      const right = clause.slice(at + op.length).trim().replace(/^"(.*)"$/, '$1');
       return compare(op, left, right);
     }
   }

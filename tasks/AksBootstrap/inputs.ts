@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { yamlLib } from '../../shared/pipeline/lazy-yaml';
 import { readEndpoint, clusterName, resourceGroupName } from '../../shared/pipeline/cluster-connection-inputs';
 import { InputError } from '../../shared/pipeline/errors';
 import type { TaskContext } from '../../shared/pipeline/task-context';
@@ -156,7 +156,7 @@ function extraProperties(path: string | undefined): Record<string, unknown> | un
   if (!path) return undefined;
   let value: unknown;
   try {
-    value = parse(readFileSync(path, 'utf8'));
+    value = yamlLib().parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new InputError('extraPropertiesFile', `${path} is not valid JSON or YAML: ${(error as Error).message.split('\n')[0]}`, 'a JSON or YAML object of ManagedCluster properties');
   }

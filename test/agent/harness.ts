@@ -70,14 +70,22 @@ interface TaskJson {
 
 const agentKey = (name: string) => name.replace(/[.\s]/g, '_').toUpperCase();
 
-/** Runs a built task the way the agent's Node handler does, and parses what it prints. */
-export async function runTask(options: RunOptions): Promise<RunResult> {
+export interface AgentProcess {
+  node: string;
+  target: string;
+  env: Record<string, string>;
+  workDir: string;
+  tempDir: string;
+  ownsWorkDir: boolean;
+}
+
+/** The process the agent's Node handler would start for a task: binary, script, environment. */
+export function agentProcess(options: RunOptions): AgentProcess {
   const taskDir = join(options.extensionDir ?? unpackedExtension(), 'tasks', options.task);
   const def = JSON.parse(readFileSync(join(taskDir, 'task.json'), 'utf8')) as TaskJson;
   const target = join(taskDir, def.execution.Node24?.target ?? def.execution.Node20_1.target);
   const tempDir = mkdtempSync(join(tmpdir(), 'agent-temp-'));
   const workDir = options.workingDirectory ?? mkdtempSync(join(tmpdir(), 'agent-src-'));
-
   const variables: Record<string, string> = {
     'System.DefaultWorkingDirectory': workDir,
     'Build.SourcesDirectory': workDir,
@@ -121,7 +129,13 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     env[`SECUREFILE_TICKET_${id}`] = file.ticket;
   }
 
-  const child = spawn(nodeBinary(options.node ?? 'node20'), [target], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { node: nodeBinary(options.node ?? 'node20'), target, env, workDir, tempDir, ownsWorkDir: !options.workingDirectory };
+}
+
+/** Runs a built task the way the agent's Node handler does, and parses what it prints. */
+export async function runTask(options: RunOptions): Promise<RunResult> {
+  const { node, target, env, workDir, tempDir, ownsWorkDir } = agentProcess(options);
+  const child = spawn(node, [target], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -133,7 +147,7 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   clearTimeout(timer);
   options.cancel?.removeEventListener('abort', onCancel);
   const parsed = parseOutput(stdout);
-  if (!options.workingDirectory) rmSync(workDir, { recursive: true, force: true });
+  if (ownsWorkDir) rmSync(workDir, { recursive: true, force: true });
   return { exitCode, stdout, stderr, tempDir, ...parsed };
 }
 
