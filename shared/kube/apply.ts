@@ -1,0 +1,183 @@
+import { ChangeSet, type ChangeAction } from './changeset';
+import { resourcePath, type ResourceInfo } from './discovery';
+import type { Engine } from './engine';
+import { KubeApiError } from './errors';
+import { isCrd, isNamespace, refOf, type KubeObject } from './objects';
+import { forEachLimited, settleLimited } from './pool';
+import { sortForApply } from './sort';
+import { waitForReady } from './wait';
+
+export interface ApplyOptions {
+  /** Take fields over from other managers instead of failing on a conflict. */
+  force?: boolean;
+  signal?: AbortSignal;
+  /** Time for the whole apply, including waiting for CRDs and namespaces. */
+  timeoutMs?: number;
+}
+
+/** The objects could not be validated; nothing (or, when stage is 2, only CRDs and namespaces) was written. */
+export class ApplyValidationError extends Error {
+  override readonly name = 'ApplyValidationError';
+  constructor(
+    readonly failures: { ref: string; error: Error }[],
+    readonly stage: 1 | 2,
+  ) {
+    super(
+      `${failures.length} object(s) failed server-side validation; ${stage === 1 ? 'nothing was changed' : 'only CustomResourceDefinitions and Namespaces were applied'}:\n`
+      + failures.map((f) => `  ${f.error.message}`).join('\n'),
+    );
+  }
+}
+
+interface Planned {
+  object: KubeObject;
+  ref: string;
+  info?: ResourceInfo;
+  existing?: KubeObject;
+  action?: ChangeAction;
+}
+
+/**
+ * Applies objects the way Flux's ResourceManager does: every object is first validated by a
+ * server-side dry-run (nothing is written if one fails), CRDs and Namespaces go first and are
+ * waited for, then the rest in Flux's kind order; objects that did not drift are not written.
+ */
+export async function applyStaged(engine: Engine, objects: KubeObject[], options: ApplyOptions = {}): Promise<ChangeSet> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
+  const planned = sortForApply(dedupe(objects)).map((object) => ({ object, ref: refOf(object) }) as Planned);
+  const stageOne = planned.filter((p) => isCrd(p.object) || isNamespace(p.object));
+  const stageTwo = planned.filter((p) => !stageOne.includes(p));
+
+  // Validate everything the server can judge now; objects of kinds or in namespaces that stage
+  // one creates are validated once stage one is in place.
+  const newKinds = new Set(stageOne.filter((p) => isCrd(p.object)).map((p) => crdKey(p.object)));
+  const newNamespaces = new Set(stageOne.filter((p) => isNamespace(p.object)).map((p) => p.object.metadata.name));
+  const existingNamespaces = await namespacesThatExist(engine, newNamespaces, options.signal, deadline);
+  const deferred = stageTwo.filter((p) => newKinds.has(`${p.object.apiVersion.split('/')[0]}/${p.object.kind}`)
+    || (p.object.metadata.namespace !== undefined && newNamespaces.has(p.object.metadata.namespace) && !existingNamespaces.has(p.object.metadata.namespace)));
+  const now = planned.filter((p) => !deferred.includes(p));
+  await validate(engine, now, options, deadline, 1);
+
+  const changes = new ChangeSet();
+  if (stageOne.length) {
+    await write(engine, stageOne, options, deadline);
+    const waitFor = stageOne.filter((p) => p.action !== 'unchanged').map((p) => p.object);
+    if (waitFor.length) await waitForReady(engine, waitFor, { signal: options.signal, timeoutMs: Math.max(1000, deadline - Date.now()) });
+    engine.discovery.reset();
+  }
+  await validate(engine, deferred, options, deadline, 2);
+  await write(engine, stageTwo, options, deadline);
+  for (const p of planned) changes.add(p.ref, p.action!);
+  return changes;
+}
+
+function dedupe(objects: KubeObject[]): KubeObject[] {
+  const byRef = new Map<string, KubeObject>();
+  for (const o of objects) byRef.set(`${o.apiVersion.split('/')[0]}/${refOf(o)}`, o);
+  return [...byRef.values()];
+}
+
+
+const crdKey = (crd: KubeObject) => {
+  const spec = crd.spec as { group: string; names: { kind: string } };
+  return `${spec.group}/${spec.names.kind}`;
+};
+
+async function namespacesThatExist(engine: Engine, names: Set<string>, signal: AbortSignal | undefined, deadline: number): Promise<Set<string>> {
+  const found = new Set<string>();
+  await forEachLimited([...names], engine.concurrency, async (name) => {
+    try {
+      await engine.client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(name)}`, signal, deadlineMs: deadline - Date.now() });
+      found.add(name);
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+    }
+  });
+  return found;
+}
+
+/** Resolves each object's resource, reads what exists, dry-runs the apply and records the action. */
+async function validate(engine: Engine, items: Planned[], options: ApplyOptions, deadline: number, stage: 1 | 2): Promise<void> {
+  if (!items.length) return;
+  const failures = await settleLimited(items, engine.concurrency, async (p) => {
+    p.info = await engine.discovery.resourceFor(p.object.apiVersion, p.object.kind, options.signal, deadline - Date.now());
+    if (p.info.namespaced && !p.object.metadata.namespace) p.object = { ...p.object, metadata: { ...p.object.metadata, namespace: engine.defaultNamespace } };
+    if (!p.info.namespaced && p.object.metadata.namespace) p.object = { ...p.object, metadata: { ...p.object.metadata, namespace: undefined } };
+    p.ref = refOf(p.object);
+    p.existing = await getIfExists(engine, p, options.signal, deadline);
+    const dryRun = await patchApply(engine, p, { ...options, dryRun: true }, deadline);
+    p.action = !p.existing ? 'created' : drifted(p.existing, dryRun) ? 'configured' : 'unchanged';
+  });
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (failures.length) {
+    throw new ApplyValidationError(failures.map((f) => ({ ref: f.item.ref, error: named(f.error, f.item.ref) })), stage);
+  }
+}
+
+/** Applies what drifted, one kind rank at a time (Flux's order), objects of a rank in parallel. */
+async function write(engine: Engine, items: Planned[], options: ApplyOptions, deadline: number): Promise<void> {
+  const toWrite = items.filter((p) => p.action !== 'unchanged');
+  const groups: Planned[][] = [];
+  for (const p of toWrite) {
+    const last = groups[groups.length - 1];
+    if (last && last[0].object.kind === p.object.kind) last.push(p);
+    else groups.push([p]);
+  }
+  for (const group of groups) {
+    await forEachLimited(group, engine.concurrency, async (p) => {
+      try {
+        await patchApply(engine, p, options, deadline);
+      } catch (error) {
+        throw named(error, p.ref);
+      }
+      engine.log(`${p.ref} ${p.action}`);
+    });
+  }
+}
+
+async function getIfExists(engine: Engine, p: Planned, signal: AbortSignal | undefined, deadline: number): Promise<KubeObject | undefined> {
+  try {
+    return await engine.client.request<KubeObject>({ method: 'GET', path: resourcePath(p.info!, p.object.metadata.namespace, p.object.metadata.name), signal, deadlineMs: deadline - Date.now() });
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+function patchApply(engine: Engine, p: Planned, options: ApplyOptions & { dryRun?: boolean }, deadline: number): Promise<KubeObject> {
+  const { status: _status, ...rest } = p.object;
+  const body: KubeObject = { ...rest, metadata: { ...p.object.metadata } } as KubeObject;
+  delete body.metadata.resourceVersion;
+  delete body.metadata.managedFields;
+  return engine.client.request<KubeObject>({
+    method: 'PATCH',
+    path: resourcePath(p.info!, p.object.metadata.namespace, p.object.metadata.name),
+    query: { fieldManager: engine.fieldManager, force: options.force ? 'true' : undefined, dryRun: options.dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
+    body,
+    contentType: 'application/apply-patch+yaml',
+    signal: options.signal,
+    deadlineMs: Math.max(1000, deadline - Date.now()),
+  });
+}
+
+/**
+ * Whether the dry-run result differs from what is there. Field ownership is bookkeeping, not
+ * drift: a dry-run reports managedFields even where the stored object has none (e.g. namespaces).
+ */
+export function drifted(existing: KubeObject, dryRun: KubeObject): boolean {
+  return canonical(strip(existing)) !== canonical(strip(dryRun));
+}
+
+function strip(o: KubeObject): KubeObject {
+  return { ...o, metadata: { ...o.metadata, managedFields: undefined, resourceVersion: undefined } };
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+}
+
+function named(error: unknown, ref: string): Error {
+  if (error instanceof KubeApiError) return error.ref ? error : error.about(ref);
+  const e = error instanceof Error ? error : new Error(String(error));
+  return e.message.startsWith(ref) ? e : Object.assign(e, { message: `${ref}: ${e.message}` });
+}

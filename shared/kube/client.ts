@@ -1,0 +1,136 @@
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { HttpsProxyAgent } from 'hpagent';
+import type { ClusterAccess } from './access';
+import { KubeApiError } from './errors';
+import { type RetryOptions, withRetries } from './retry';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Overall time for this request including retries. */
+  deadlineMs?: number;
+}
+
+export interface KubeClientOptions {
+  /** Parallel connections to the API server. */
+  maxSockets?: number;
+  /** Time limit of one attempt. */
+  attemptTimeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  userAgent?: string;
+  onRetry?: (what: string, error: unknown, delayMs: number, attempt: number) => void;
+}
+
+/**
+ * A small REST client for the Kubernetes API: keep-alive connections, bearer/basic/client-cert
+ * auth, proxies, per-attempt timeouts, retries of throttling and transient failures within a
+ * deadline, and abort signals. Errors are KubeApiError with the server's reason.
+ */
+export class KubeClient {
+  private readonly agent: HttpsAgent;
+  private readonly base: URL;
+
+  constructor(
+    readonly access: ClusterAccess,
+    private readonly options: KubeClientOptions = {},
+  ) {
+    this.base = new URL(access.server);
+    const tls = {
+      ca: access.caPem,
+      cert: access.clientCertPem,
+      key: access.clientKeyPem,
+      rejectUnauthorized: !access.insecureSkipTlsVerify,
+      servername: access.tlsServerName,
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 16,
+    };
+    this.agent = access.proxyUrl ? new HttpsProxyAgent({ ...tls, proxy: access.proxyUrl }) : new HttpsAgent(tls);
+  }
+
+  async request<T = unknown>(spec: RequestSpec): Promise<T> {
+    const text = await withRetries(
+      () => this.attempt(spec),
+      { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry },
+      spec.signal,
+      (error, delay, n) => this.options.onRetry?.(`${spec.method} ${spec.path}`, error, delay, n),
+    );
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Opens a streaming GET (a watch); lines are handed over as they arrive. */
+  async stream(path: string, query: Record<string, string | undefined>, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+    const res = await this.open({ method: 'GET', path, query, signal }, 0);
+    if (res.statusCode! >= 300) throw KubeApiError.fromResponse(res.statusCode!, await readAll(res), header(res, 'retry-after'));
+    await new Promise<void>((resolve, reject) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line) onLine(line);
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+      res.on('aborted', () => resolve());
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async attempt(spec: RequestSpec): Promise<string> {
+    const res = await this.open(spec, this.options.attemptTimeoutMs ?? 30_000);
+    const body = await readAll(res);
+    if (res.statusCode! >= 300) throw KubeApiError.fromResponse(res.statusCode!, body, header(res, 'retry-after'));
+    return body;
+  }
+
+  private async open(spec: RequestSpec, timeoutMs: number): Promise<IncomingMessage> {
+    const url = new URL(spec.path, this.base);
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.options.userAgent ?? 'aks-gitops-tasks' };
+    const token = this.access.tokenSource ? await this.access.tokenSource(spec.signal) : this.access.token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else if (this.access.username) headers.Authorization = `Basic ${Buffer.from(`${this.access.username}:${this.access.password ?? ''}`).toString('base64')}`;
+    let payload: string | undefined;
+    if (spec.body !== undefined) {
+      payload = typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
+      headers['Content-Type'] = spec.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const options: RequestOptions = { method: spec.method, headers, agent: this.agent, signal: spec.signal };
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, options, resolve);
+      req.on('error', reject);
+      if (timeoutMs > 0) {
+        req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`${spec.method} ${url.pathname} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      }
+      req.end(payload);
+    });
+  }
+}
+
+function header(res: IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('aborted', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+  });
+}

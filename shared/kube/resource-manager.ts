@@ -1,0 +1,58 @@
+import { applyStaged, type ApplyOptions } from './apply';
+import type { ChangeSet } from './changeset';
+import type { KubeClient } from './client';
+import { Discovery, resourcePath } from './discovery';
+import type { Engine } from './engine';
+import { KubeApiError } from './errors';
+import type { KubeObject } from './objects';
+import { waitForReady, type WaitOptions } from './wait';
+
+export interface ResourceManagerOptions {
+  fieldManager?: string;
+  concurrency?: number;
+  defaultNamespace?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The Kubernetes engine of the tasks, after Flux's ResourceManager: one concept, one file per
+ * verb (apply.ts, wait.ts). Apply validates by dry-run, then applies in stages with server-side
+ * apply and returns a change set; wait watches until objects are ready.
+ */
+export class ResourceManager {
+  private readonly engine: Engine;
+
+  constructor(client: KubeClient, options: ResourceManagerOptions = {}) {
+    this.engine = {
+      client,
+      discovery: new Discovery(client),
+      fieldManager: options.fieldManager ?? 'aks-gitops-tasks',
+      concurrency: options.concurrency ?? 16,
+      defaultNamespace: options.defaultNamespace ?? 'default',
+      log: options.log ?? (() => undefined),
+    };
+  }
+
+  applyAll(objects: KubeObject[], options?: ApplyOptions): Promise<ChangeSet> {
+    return applyStaged(this.engine, objects, options);
+  }
+
+  waitForReady(objects: KubeObject[], options: WaitOptions): Promise<Map<string, KubeObject>> {
+    return waitForReady(this.engine, objects, options);
+  }
+
+  /** The live object, or undefined when it does not exist. */
+  async get(apiVersion: string, kind: string, name: string, namespace?: string, signal?: AbortSignal): Promise<KubeObject | undefined> {
+    const info = await this.engine.discovery.resourceFor(apiVersion, kind, signal);
+    try {
+      return await this.engine.client.request<KubeObject>({ method: 'GET', path: resourcePath(info, namespace ?? this.engine.defaultNamespace, name), signal });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.engine.client.close();
+  }
+}

@@ -1,0 +1,263 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterAccess } from '../../shared/kube/access';
+import { ApplyValidationError } from '../../shared/kube/apply';
+import { KubeClient } from '../../shared/kube/client';
+import { accessFromKubeconfig } from '../../shared/kube/connection';
+import { WaitTimeoutError } from '../../shared/kube/errors';
+import { parseManifests } from '../../shared/kube/manifests';
+import type { KubeObject } from '../../shared/kube/objects';
+import { ResourceManager } from '../../shared/kube/resource-manager';
+import { startControlPlane, type ControlPlane } from '../platform/control-plane';
+import { FaultProxy } from './fault-proxy';
+
+let cp: ControlPlane;
+let access: ClusterAccess;
+let seq = 0;
+const ns = () => `engine-${Date.now().toString(36)}-${seq++}`;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ name: 'engine' });
+  access = await accessFromKubeconfig(cp.kubeconfigYaml);
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
+const manager = (a: ClusterAccess = access, options: ConstructorParameters<typeof KubeClient>[1] = {}) => new ResourceManager(new KubeClient(a, options));
+
+async function createNamespace(name: string) {
+  const m = manager();
+  await m.applyAll(parseManifests(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${name}}\n`));
+  m.close();
+}
+
+const CRD = (group: string) => `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.${group}}
+spec:
+  group: ${group}
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+`;
+
+describe('apply', () => {
+  it('applies a CRD, a namespace and their custom resources from one file in one call, then writes nothing on a re-apply', async () => {
+    const group = `${ns()}.example.com`;
+    const namespace = ns();
+    const text = `${CRD(group)}---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${namespace}}
+---
+apiVersion: ${group}/v1
+kind: Widget
+metadata: {name: w1, namespace: ${namespace}}
+spec: {size: 1}
+---
+apiVersion: ${group}/v1
+kind: Widget
+metadata: {name: w2, namespace: ${namespace}}
+spec: {size: 2}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: ${namespace}}
+data: {a: "1"}
+`;
+    const m = manager();
+    const first = await m.applyAll(parseManifests(text, 'bundle.yaml'));
+    expect(first.describe()).toBe('5 created, 0 configured, 0 unchanged');
+    expect(first.entries.map((e) => e.ref)).toEqual([
+      `CustomResourceDefinition/widgets.${group}`, `Namespace/${namespace}`, `ConfigMap/${namespace}/settings`, `Widget/${namespace}/w1`, `Widget/${namespace}/w2`,
+    ]);
+    const before = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
+    const cmBefore = await m.get('v1', 'ConfigMap', 'settings', namespace);
+
+    const second = await m.applyAll(parseManifests(text, 'bundle.yaml'));
+    expect(second.describe()).toBe('0 created, 0 configured, 5 unchanged');
+    const after = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
+    expect(after.map((o) => o!.metadata.resourceVersion)).toEqual(before.map((o) => o!.metadata.resourceVersion));
+    expect((await m.get('v1', 'ConfigMap', 'settings', namespace))!.metadata.resourceVersion).toBe(cmBefore!.metadata.resourceVersion);
+
+    const third = await m.applyAll(parseManifests(text.replace('size: 2', 'size: 3'), 'bundle.yaml'));
+    expect(third.entries.filter((e) => e.action !== 'unchanged')).toEqual([{ ref: `Widget/${namespace}/w2`, action: 'configured' }]);
+    m.close();
+  });
+
+  it('changes nothing when one object among valid ones is invalid, and names it', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const text = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: good-1, namespace: ${namespace}}
+data: {a: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broken, namespace: ${namespace}}
+spec:
+  replicas: -1
+  selector: {matchLabels: {app: x}}
+  template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: nginx}]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: good-2, namespace: ${namespace}}
+data: {b: "2"}
+`;
+    const m = manager();
+    const error = await m.applyAll(parseManifests(text)).catch((e) => e);
+    expect(error).toBeInstanceOf(ApplyValidationError);
+    expect(error.message).toContain('nothing was changed');
+    expect(error.message).toContain(`Deployment/${namespace}/broken`);
+    expect(error.message).toContain('Invalid: ');
+    expect(error.message).toContain('spec.replicas: Invalid value: -1');
+    expect(await m.get('v1', 'ConfigMap', 'good-1', namespace)).toBeUndefined();
+    expect(await m.get('v1', 'ConfigMap', 'good-2', namespace)).toBeUndefined();
+    m.close();
+  });
+
+  it('names the object and the reason when the identity may not apply it', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const admin = manager();
+    await admin.applyAll(parseManifests(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: limited, namespace: ${namespace}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: configmaps-only, namespace: ${namespace}}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: limited, namespace: ${namespace}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmaps-only}
+subjects: [{kind: ServiceAccount, name: limited, namespace: ${namespace}}]
+`));
+    const client = new KubeClient(access);
+    const { status } = await client.request<{ status: { token: string } }>({
+      method: 'POST', path: `/api/v1/namespaces/${namespace}/serviceaccounts/limited/token`, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+    });
+    client.close();
+    admin.close();
+    const limited = manager({ server: access.server, caPem: access.caPem, token: status.token });
+    const error = await limited.applyAll(parseManifests(`apiVersion: v1
+kind: Secret
+metadata: {name: not-allowed, namespace: ${namespace}}
+stringData: {k: v}
+`)).catch((e) => e);
+    expect(error.message).toContain(`Secret/${namespace}/not-allowed: Forbidden: `);
+    expect(error.message).toContain(`system:serviceaccount:${namespace}:limited`);
+    limited.close();
+  });
+
+  it('reports a bad manifest with its origin and document number', () => {
+    expect(() => parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n', 'x.yaml'))
+      .toThrow('x.yaml, document 2: ConfigMap/b has no apiVersion');
+    expect(() => parseManifests('a: [unclosed\n', 'y.yaml')).toThrow(/^y\.yaml, document 1: invalid YAML/);
+  });
+});
+
+describe('wait', () => {
+  it('ends within a few hundred milliseconds of readiness, watching instead of polling', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager();
+    const deployment = parseManifests(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: ${namespace}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: x}}
+  template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: example.invalid/app:1}]}}
+`);
+    await m.applyAll(deployment);
+    const client = new KubeClient(access);
+    let readyAt = 0;
+    setTimeout(async () => {
+      const live = (await m.get('apps/v1', 'Deployment', 'app', namespace)) as KubeObject;
+      // The watch may deliver the change before this request returns: time it from the send.
+      readyAt = Date.now();
+      await client.request({
+        method: 'PATCH', path: `/apis/apps/v1/namespaces/${namespace}/deployments/app/status`, contentType: 'application/merge-patch+json',
+        body: { status: { observedGeneration: live.metadata.generation, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 } },
+      });
+    }, 1500);
+    const progress: string[] = [];
+    await m.waitForReady(deployment, { timeoutMs: 20_000, onChange: (ref, r) => progress.push(`${ref}: ${r.message}`) });
+    const lag = Date.now() - readyAt;
+    expect(readyAt).toBeGreaterThan(0);
+    expect(lag).toBeLessThan(300);
+    expect(progress[0]).toMatch(/rollout to be observed|0 of 2 replicas/);
+    client.close();
+    m.close();
+  });
+
+  it('on timeout lists each object that is not ready with its last status', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager();
+    const deployment = parseManifests(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: never, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: y}}
+  template: {metadata: {labels: {app: y}}, spec: {containers: [{name: c, image: example.invalid/app:1}]}}
+`);
+    await m.applyAll(deployment);
+    const error = await m.waitForReady(deployment, { timeoutMs: 1500 }).catch((e) => e);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect(error.message).toContain(`Deployment/${namespace}/never: `);
+    m.close();
+  });
+});
+
+describe('faults', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await new FaultProxy({ server: cp.server, caPem: cp.caPem }).start();
+  });
+  afterAll(async () => proxy?.stop());
+
+  it('retries throttling (honouring Retry-After), 503s and dropped connections', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const retries: string[] = [];
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20 }, onRetry: (what, e) => retries.push(`${what}: ${(e as Error).message}`) });
+    proxy.queue.push({ kind: 'status', status: 429, retryAfter: 1 }, { kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'status', status: 503 });
+    const started = Date.now();
+    const changes = await m.applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flaky, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    expect(changes.describe()).toBe('1 created, 0 configured, 0 unchanged');
+    expect(proxy.faultsInjected).toBe(4);
+    expect(retries).toHaveLength(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    m.close();
+  });
+
+  it('gives up on a persistent failure with a clear error inside the deadline', async () => {
+    proxy.always = { kind: 'status', status: 503 };
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 50, maxDelayMs: 400 } });
+    const started = Date.now();
+    const error = await m.applyAll(parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: never, namespace: default}\n'), { timeoutMs: 3000 }).catch((e) => e);
+    const elapsed = Date.now() - started;
+    proxy.always = undefined;
+    expect(error.message).toMatch(/ServiceUnavailable: injected 503 \(gave up after \d+ attempts in \ds\)/);
+    expect(elapsed).toBeLessThan(3500);
+    m.close();
+  });
+});
