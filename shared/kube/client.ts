@@ -47,7 +47,7 @@ export class KubeClient {
       rejectUnauthorized: !access.insecureSkipTlsVerify,
       servername: access.tlsServerName,
       keepAlive: true,
-      maxSockets: options.maxSockets ?? 16,
+      maxSockets: options.maxSockets ?? 32,
     };
     this.agent = access.proxyUrl ? new HttpsProxyAgent({ ...tls, proxy: access.proxyUrl }) : new HttpsAgent(tls);
   }

@@ -27,7 +27,7 @@ export class ResourceManager {
       client,
       discovery: new Discovery(client),
       fieldManager: options.fieldManager ?? 'aks-gitops-tasks',
-      concurrency: options.concurrency ?? 16,
+      concurrency: options.concurrency ?? 32,
       defaultNamespace: options.defaultNamespace ?? 'default',
       log: options.log ?? (() => undefined),
     };
