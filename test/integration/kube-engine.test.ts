@@ -1,10 +1,16 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterAccess } from '../../shared/kube/access';
 import { ApplyValidationError } from '../../shared/kube/apply';
 import { KubeClient } from '../../shared/kube/client';
-import { accessFromKubeconfig } from '../../shared/kube/connection';
+import { accessFromKubeconfig, accessFromServiceConnection } from '../../shared/kube/connection';
 import { WaitTimeoutError } from '../../shared/kube/errors';
-import { parseManifests } from '../../shared/kube/manifests';
+import { loadManifests, parseManifests } from '../../shared/kube/manifests';
 import type { KubeObject } from '../../shared/kube/objects';
 import { ResourceManager } from '../../shared/kube/resource-manager';
 import { startControlPlane, type ControlPlane } from '../platform/control-plane';
@@ -261,3 +267,100 @@ describe('faults', () => {
     m.close();
   });
 });
+
+describe('connection', () => {
+  it('reaches the cluster from a kubeconfig context, and from each kind of Kubernetes service connection', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const admin = manager();
+    await admin.applyAll(parseManifests(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: deployer, namespace: ${namespace}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: ${namespace}-reader}
+rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [get, list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ${namespace}-deployer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${namespace}-reader}
+subjects: [{kind: ServiceAccount, name: deployer, namespace: ${namespace}}]
+`));
+    admin.close();
+    const client = new KubeClient(access);
+    const { status } = await client.request<{ status: { token: string } }>({
+      method: 'POST', path: `/api/v1/namespaces/${namespace}/serviceaccounts/deployer/token`, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
+    });
+    client.close();
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const twoContexts = cp.kubeconfigYaml.replace(/current-context: .*/, 'current-context: nowhere')
+      + `\n`;
+    const variants: [string, Promise<ClusterAccess>][] = [
+      ['kubeconfig with a chosen context', accessFromKubeconfig(twoContexts, (await accessContexts(cp.kubeconfigYaml))[0])],
+      ['service connection: Kubeconfig', accessFromServiceConnection({ scheme: 'Kubeconfig', authParams: { kubeconfig: cp.kubeconfigYaml }, data: { authorizationType: 'Kubeconfig' } })],
+      ['service connection: ServiceAccount', accessFromServiceConnection({ url: cp.server, scheme: 'Token', authParams: { apiToken: b64(status.token), serviceAccountCertificate: b64(cp.caPem) }, data: { authorizationtype: 'ServiceAccount' } })],
+      ['service connection: AzureSubscription', accessFromServiceConnection({ url: cp.server, scheme: 'Token', authParams: { apitoken: b64(status.token), serviceaccountcertificate: cp.caPem }, data: { authorizationtype: 'AzureSubscription' } })],
+      ['token source', Promise.resolve({ server: cp.server, caPem: cp.caPem, tokenSource: async () => status.token })],
+    ];
+    for (const [name, pending] of variants) {
+      const c = new KubeClient(await pending);
+      const list = await c.request<{ items: unknown[] }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/serviceaccounts` });
+      expect(list.items.length, name).toBeGreaterThan(0);
+      c.close();
+    }
+    await expect(accessFromKubeconfig(cp.kubeconfigYaml, 'missing')).rejects.toThrow("The kubeconfig has no context 'missing'");
+  });
+});
+
+describe('manifest sources', () => {
+  it('loads files, folders and URLs, and refuses a download whose checksum differs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'manifests-'));
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'a.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n');
+    writeFileSync(join(dir, 'sub', 'b.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n# only a comment\n');
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+    const body = 'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n';
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/install.yaml`;
+    const sha = createHash('sha256').update(body).digest('hex');
+    try {
+      const objects = await loadManifests([{ folder: dir }, { url, sha256: sha }, { text: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n' }]);
+      expect(objects.map((o) => o.metadata.name)).toEqual(['a', 'b', 'c', 'n']);
+      await expect(loadManifests([{ url, sha256: '0'.repeat(64) }])).rejects.toThrow(`${url}: SHA-256 is ${sha}, but ${'0'.repeat(64)} was expected; nothing was applied`);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cancellation', () => {
+  it('stops a wait at once when the pipeline cancels', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager();
+    const cm = parseManifests(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: slow, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: z}}
+  template: {metadata: {labels: {app: z}}, spec: {containers: [{name: c, image: example.invalid/app:1}]}}
+`);
+    await m.applyAll(cm);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(Object.assign(new Error('cancelled'), { name: 'AbortError' })), 300);
+    const started = Date.now();
+    const error = await m.waitForReady(cm, { timeoutMs: 30_000, signal: controller.signal }).catch((e) => e);
+    expect(error.name).toBe('AbortError');
+    expect(Date.now() - started).toBeLessThan(1000);
+    m.close();
+  });
+});
+
+async function accessContexts(kubeconfig: string): Promise<string[]> {
+  const { parse } = await import('yaml');
+  return (parse(kubeconfig).contexts as { name: string }[]).map((c) => c.name);
+}
