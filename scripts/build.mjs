@@ -10,6 +10,9 @@ import { stampTask, stampManifest } from './versions.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// Optional modules that bundled libraries require inside try/catch (ws's native speed-ups,
+// node-fetch's legacy charset support, debug's colours); their fallbacks are used when absent.
+export const OPTIONAL_MODULES = ['bufferutil', 'utf-8-validate', 'encoding', 'supports-color'];
 const taskNames = readdirSync(join(root, 'tasks')).filter((d) => existsSync(join(root, 'tasks', d, 'task.json')));
 
 async function bundleTasks(outRoot) {
@@ -28,8 +31,7 @@ async function bundleTasks(outRoot) {
       legalComments: 'external',
       logLevel: 'warning',
       metafile: true,
-      // Optional native speed-ups of ws; the pure-JS fallbacks are used when they are absent.
-      external: ['bufferutil', 'utf-8-validate'],
+      external: OPTIONAL_MODULES,
     });
     checkSingleTaskLib(result.metafile, name);
     // task-lib reads its messages from next to its own file, which after bundling is index.js.

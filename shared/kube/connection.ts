@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+// The config module alone: the package index would also bundle every generated API client.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { ClusterAccess } from './access';
 
 /**

@@ -1,5 +1,6 @@
 import { applyStaged, type ApplyOptions } from './apply';
 import type { ChangeSet } from './changeset';
+import { deleteObjects } from './delete';
 import type { KubeClient } from './client';
 import { Discovery, resourcePath } from './discovery';
 import type { Engine } from './engine';
@@ -39,6 +40,11 @@ export class ResourceManager {
 
   waitForReady(objects: KubeObject[], options: WaitOptions): Promise<Map<string, KubeObject>> {
     return waitForReady(this.engine, objects, options);
+  }
+
+  /** Deletes the objects that exist; returns the refs of those deleted. */
+  delete(objects: KubeObject[], signal?: AbortSignal): Promise<string[]> {
+    return deleteObjects(this.engine, objects, signal);
   }
 
   /** The live object, or undefined when it does not exist. */

@@ -1,39 +1,43 @@
-import { readClusterConnection } from '../../shared/pipeline/cluster-connection-inputs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { main } from '../../shared/pipeline/entry';
-import { InputError, NotYetSupportedError } from '../../shared/pipeline/errors';
+import { InputError } from '../../shared/pipeline/errors';
 import type { TaskDefinition } from '../../shared/pipeline/task-definition';
-import { dnsLabel, goDuration, httpUrl, semverLike, sha256Hex } from '../../shared/pipeline/validate';
 import definition from './task.json';
+import { readInputs, readKeyPair } from './inputs';
 
 main(definition as TaskDefinition, async (ctx) => {
-  const { inputs: i } = ctx;
-  const connection = readClusterConnection(ctx);
-  const keySource = i.choice('keySource');
-  const key = keySource === 'secureFile'
-    ? { secureFile: ctx.agent.secureFile(i.required('keySecureFile')) }
-    : { privateKeyPem: pem(i.base64Secret('privateKey')!, 'privateKey'), certificatePem: pem(i.base64('certificate')!, 'certificate') };
-  const renewal = i.choice('keyRenewal');
-  const options = {
-    connection,
-    key,
-    keyRenewPeriod: renewal === 'keep' ? '0' : renewal === 'custom' ? goDuration(i.required('keyRenewPeriod'), 'keyRenewPeriod') : '720h',
-    version: semverLike(i.required('controllerVersion'), 'controllerVersion'),
-    manifest: i.choice('manifestSource') === 'file'
-      ? { file: i.filePath('manifestFile')! }
-      : { baseUrl: httpUrl(i.string('releaseBaseUrl') ?? 'https://github.com', 'releaseBaseUrl') },
-    sha256: sha256Hex(i.string('manifestSha256'), 'manifestSha256'),
-    namespace: dnsLabel(i.string('namespace') ?? 'kube-system', 'namespace'),
-    controllerName: dnsLabel(i.string('controllerName') ?? 'sealed-secrets-controller', 'controllerName'),
-    timeoutMinutes: i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 5,
-  };
-  ctx.log.info(`Sealed Secrets ${options.version} into ${options.namespace}.`);
-  throw new NotYetSupportedError('InstallSealedSecrets', 'install the sealing key and controller');
-});
-
-function pem(bytes: Buffer, input: string): string {
-  const text = bytes.toString('utf8');
-  if (!/-----BEGIN [A-Z ]+-----/.test(text)) {
-    throw new InputError(input, 'the base64 value does not decode to a PEM block', 'a PEM file encoded with base64 (for example `base64 -w0 tls.key`)');
+  const o = readInputs(ctx);
+  const pair = await readKeyPair(ctx, o.keySource);
+  const { KeyPairError, checkKeyPair } = await import('../../shared/sealed-secrets/key-pair');
+  try {
+    checkKeyPair(pair.certPem, pair.keyPem);
+  } catch (error) {
+    if (error instanceof KeyPairError) throw new InputError(pair.keyInput === pair.certInput ? pair.keyInput : `${pair.keyInput}' / '${pair.certInput}`, error.message.replace(/\.$/, ''));
+    throw error;
   }
-  return text;
-}
+  const { clusterAccess } = await import('../../shared/connect/cluster-access');
+  const { KubeClient } = await import('../../shared/kube/client');
+  const { ResourceManager } = await import('../../shared/kube/resource-manager');
+  const { installSealedSecrets } = await import('../../shared/sealed-secrets/install');
+  const manager = new ResourceManager(new KubeClient(await clusterAccess(o.connection, (v) => ctx.secrets.add(v))), { log: ctx.log.debug });
+  try {
+    const r = await installSealedSecrets(manager, { ...o, ...pair, signal: ctx.signal, log: ctx.log.info, progress: ctx.log.progress });
+    r.warnings.forEach(ctx.log.warning);
+    const certPath = join(ctx.tempDir, `sealed-secrets-${o.namespace}-${r.keySecretName}.pem`);
+    writeFileSync(certPath, pair.certPem);
+    ctx.output('certificatePath', certPath);
+    ctx.output('certificateBase64', Buffer.from(pair.certPem).toString('base64'));
+    ctx.output('certificateFingerprint', r.key.fingerprint);
+    ctx.summary
+      .facts([['Controller', `${o.namespace}/${o.controllerName} ${o.version}`], ['Sealing certificate', `${r.key.subject}, SHA-256 ${r.key.fingerprint}`],
+        ['Expires', r.key.notAfter.toISOString()], ['Key Secret', `${o.namespace}/${r.keySecretName}`], ['Key', r.keyChanges.describe()],
+        ['Controller objects', r.controllerChanges.describe()], ['Verified by', r.verifiedBy]])
+      .heading('Next steps')
+      .list([`Seal secrets offline: \`kubeseal --cert ${certPath} --format yaml < secret.yaml > sealed.yaml\``,
+        'Keep the private key where the pipeline reads it (secret variables or the secure file) and a backup offline: a recreated cluster needs the same key to decrypt what is in Git.']);
+    return `Sealed Secrets ${o.version} is running in ${o.namespace} with the brought key (${r.key.fingerprint}).`;
+  } finally {
+    manager.close();
+  }
+});

@@ -77,10 +77,16 @@ describe.each(RUNTIMES)('bundled tasks on %s', (node) => {
         },
       }),
     ]);
+    // Each run got past input validation: the inputs above are all valid, and each task stops at
+    // what this version cannot do yet, or (InstallSealedSecrets) at the cluster it cannot reach.
+    expect(runs.map((r) => r.completeMessage)).toEqual([
+      expect.stringMatching(/cannot .* yet/),
+      expect.stringMatching(/^Input 'kubernetesServiceConnection': /),
+      expect.stringMatching(/cannot .* yet/),
+      expect.stringMatching(/cannot .* yet/),
+    ]);
     for (const run of runs) {
-      // Each run got as far as the end of validation: the inputs above are all valid.
       expect(run.result, run.stdout).toBe('Failed');
-      expect(run.completeMessage).toMatch(/cannot .* yet/);
       const visible = visibleOutput(run);
       for (const secret of secrets) for (const form of forbiddenForms(secret)) expect(visible).not.toContain(form);
     }

@@ -1,0 +1,23 @@
+// The AKS management client for a service connection's cloud. With @azure/arm-containerservice
+// 25.x the URL comes from `endpoint` and the token scope from `credentials.scopes` (baseUri and
+// $host are ignored), so both must be set for anything but the public cloud.
+import { ContainerServiceClient } from '@azure/arm-containerservice';
+import type { AzureCredentials, RetryOptions } from './credential-from-service-connection.js';
+
+export interface ArmClientOptions {
+  retryOptions?: RetryOptions;
+  /** Prepended to the User-Agent, e.g. "AksBootstrap/1.0.0". */
+  userAgentPrefix?: string;
+}
+
+export function armClient(
+  azure: Pick<AzureCredentials, 'credential' | 'subscriptionId' | 'resourceManagerUrl' | 'armScope'>,
+  options: ArmClientOptions = {},
+): ContainerServiceClient {
+  return new ContainerServiceClient(azure.credential, azure.subscriptionId, {
+    endpoint: azure.resourceManagerUrl,
+    credentials: { scopes: [azure.armScope] },
+    ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+    ...(options.userAgentPrefix ? { userAgentOptions: { userAgentPrefix: options.userAgentPrefix } } : {}),
+  });
+}

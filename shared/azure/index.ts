@@ -1,0 +1,12 @@
+export { armClient, type ArmClientOptions } from './arm-client.js';
+export { clouds, isKnownAuthorityHost, type Cloud } from './clouds.js';
+export {
+  AKS_SERVER_SCOPE,
+  credentialFromServiceConnection,
+  type AzureAuthScheme,
+  type AzureCredentials,
+  type CredentialOptions,
+  type RetryOptions,
+} from './credential-from-service-connection.js';
+export { requestPipelineOidcToken, type PipelineOidcRequest } from './pipeline-oidc-token.js';
+export type { AzureRmConnection } from './service-connection.js';

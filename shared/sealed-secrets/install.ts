@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import type { ChangeSet } from '../kube/changeset';
+import { KubeApiError } from '../kube/errors';
+import { type ManifestSource, loadManifests } from '../kube/manifests';
+import type { KubeObject } from '../kube/objects';
+import type { ResourceManager } from '../kube/resource-manager';
+import { type KeyPairFacts, checkKeyPair, shortId } from './key-pair';
+import { keySecret } from './key-secret';
+import { sealSecret } from './seal';
+
+export interface InstallOptions {
+  certPem: string;
+  keyPem: string;
+  version: string;
+  /** The release base URL (…/bitnami-labs/sealed-secrets/releases/download/v<version>/controller.yaml) or a file. */
+  manifest: { baseUrl: string } | { file: string };
+  sha256?: string;
+  namespace: string;
+  controllerName: string;
+  /** --key-renew-period of the controller; '0' keeps the brought key active. */
+  keyRenewPeriod: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  progress: (percent: number, operation: string) => void;
+}
+
+export interface InstallResult {
+  key: KeyPairFacts;
+  keySecretName: string;
+  keyChanges: ChangeSet;
+  controllerChanges: ChangeSet;
+  /** How the task made sure the controller uses the brought key. */
+  verifiedBy: string;
+  warnings: string[];
+}
+
+const KEY_ANNOTATION = 'aks-gitops-tasks/sealing-key';
+
+export function releaseUrl(baseUrl: string, version: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/bitnami-labs/sealed-secrets/releases/download/v${version}/controller.yaml`;
+}
+
+/**
+ * Installs the team's sealing key, then the controller, and proves the controller uses that key:
+ * 1. the key pair is checked before anything changes;
+ * 2. the key Secret is applied first, so a new controller never generates its own key; a
+ *    different (rotated) key gets a Secret of its own and older keys stay for decryption;
+ * 3. the controller manifests are applied with the renewal period set and the key's id on the
+ *    pod template, so a changed key restarts the controller (it reads keys at start-up);
+ * 4. once available, a probe sealed with the brought certificate must be unsealed by it.
+ */
+export async function installSealedSecrets(manager: ResourceManager, o: InstallOptions): Promise<InstallResult> {
+  const key = checkKeyPair(o.certPem, o.keyPem);
+  const source: ManifestSource = 'file' in o.manifest ? { file: o.manifest.file } : { url: releaseUrl(o.manifest.baseUrl, o.version), sha256: o.sha256 };
+  o.progress(5, `Reading the controller manifests from ${'file' in source ? source.file : source.url}`);
+  const manifests = await loadManifests([source], { signal: o.signal });
+  const controller = prepareControllerManifests(manifests, o, shortId(o.certPem));
+
+  o.progress(20, `Installing the sealing key (certificate ${key.fingerprint})`);
+  const secret = keySecret(o.certPem, o.keyPem, o.namespace) as unknown as KubeObject;
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } } as KubeObject;
+  const keyChanges = await manager.applyAll([namespace, secret], { signal: o.signal, timeoutMs: o.timeoutMs, force: true });
+  for (const line of keyChanges.lines()) o.log(line);
+
+  o.progress(40, `Installing the Sealed Secrets controller ${o.version}`);
+  const controllerChanges = await manager.applyAll(controller.objects, { signal: o.signal, timeoutMs: o.timeoutMs, force: true });
+  for (const line of controllerChanges.lines()) o.log(line);
+
+  o.progress(60, `Waiting for deployment ${o.namespace}/${o.controllerName} to be available`);
+  await manager.waitForReady([controller.deployment], { timeoutMs: o.timeoutMs, signal: o.signal, onChange: (ref, r) => o.log(`${ref}: ${r.message}`) });
+
+  o.progress(80, 'Checking that the controller unseals with the brought key');
+  await unsealProbe(manager, o);
+  return { key, keySecretName: secret.metadata.name, keyChanges, controllerChanges, verifiedBy: 'unsealing a probe SealedSecret sealed with the brought certificate', warnings: key.warnings };
+}
+
+/** Finds the controller's Deployment, moves the objects to the chosen namespace, sets its flags. */
+export function prepareControllerManifests(objects: KubeObject[], o: Pick<InstallOptions, 'namespace' | 'controllerName' | 'keyRenewPeriod'>, keyId: string) {
+  const moved = objects.map((obj) => retarget(obj, o.namespace));
+  const deployment = moved.find((x) => x.kind === 'Deployment' && x.metadata.name === o.controllerName);
+  if (!deployment) {
+    const found = moved.filter((x) => x.kind === 'Deployment').map((x) => x.metadata.name);
+    throw new Error(`The manifests have no Deployment '${o.controllerName}' (found: ${found.join(', ') || 'none'}). Set controllerName to the controller's Deployment name.`);
+  }
+  const spec = deployment.spec as { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { args?: string[] }[] } } };
+  spec.template.metadata = { ...spec.template.metadata, annotations: { ...spec.template.metadata?.annotations, [KEY_ANNOTATION]: keyId } };
+  const container = spec.template.spec.containers[0];
+  const args = (container.args ?? []).filter((a) => !/^--(key-renew-period|rotate-period)(=|$)/.test(a));
+  container.args = [...args, `--key-renew-period=${o.keyRenewPeriod}`];
+  return { objects: moved, deployment };
+}
+
+function retarget(obj: KubeObject, namespace: string): KubeObject {
+  const copy = structuredClone(obj);
+  if (copy.metadata.namespace === 'kube-system') copy.metadata.namespace = namespace;
+  for (const s of (copy.subjects as { namespace?: string }[] | undefined) ?? []) if (s.namespace === 'kube-system') s.namespace = namespace;
+  return copy;
+}
+
+/** Seals a random value with the brought certificate and waits for the controller to unseal it. */
+async function unsealProbe(manager: ResourceManager, o: InstallOptions): Promise<void> {
+  const name = `sealing-key-probe-${randomBytes(3).toString('hex')}`;
+  const value = randomBytes(16).toString('hex');
+  const sealed = sealSecret({ name, namespace: o.namespace, stringData: { probe: value } }, o.certPem) as unknown as KubeObject;
+  await manager.applyAll([sealed], { signal: o.signal, timeoutMs: o.timeoutMs });
+  try {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: o.namespace } } as KubeObject;
+    await manager.waitForReady([sealed, secret], {
+      timeoutMs: Math.min(o.timeoutMs, 120_000),
+      signal: o.signal,
+      readiness: (obj) => obj.kind === 'Secret'
+        ? { state: 'ready', message: 'unsealed' }
+        : sealedReadiness(obj),
+      failFast: (_obj, r) => /no key could decrypt/.test(r.message),
+    });
+    const live = await manager.get('v1', 'Secret', name, o.namespace, o.signal);
+    const got = Buffer.from(((live?.data as Record<string, string>) ?? {}).probe ?? '', 'base64').toString('utf8');
+    if (got !== value) throw new Error(`The controller unsealed the probe to a different value; it does not use the brought key.`);
+  } catch (error) {
+    if (error instanceof Error && /no key could decrypt/.test(error.message)) {
+      throw new Error(`The controller cannot decrypt with the brought key (${error.message}). Another key is active; check the key Secrets in ${o.namespace}.`);
+    }
+    throw error;
+  } finally {
+    await manager.delete([sealed, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: o.namespace } } as KubeObject], o.signal).catch(ignoreNotFound);
+  }
+}
+
+function sealedReadiness(obj: KubeObject) {
+  const conditions = ((obj.status as { conditions?: { type: string; status: string; message?: string }[] })?.conditions) ?? [];
+  const synced = conditions.find((c) => c.type === 'Synced');
+  if (synced?.status === 'True') return { state: 'ready' as const, message: 'unsealed' };
+  if (synced?.status === 'False') return { state: 'failed' as const, message: synced.message ?? 'not unsealed' };
+  return { state: 'pending' as const, message: 'waiting for the controller' };
+}
+
+function ignoreNotFound(error: unknown) {
+  if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+}
