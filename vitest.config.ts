@@ -1,4 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { ensureEmulatorTrustBundle } from './test/emulators/ca.js';
+
+// Node reads NODE_EXTRA_CA_CERTS only at start: set it before vitest forks the test workers, so
+// the real Azure SDKs trust the local HTTPS emulators (the system roots stay in the bundle).
+process.env.NODE_EXTRA_CA_CERTS = ensureEmulatorTrustBundle();
 
 // Two projects: "unit" runs in-process without Kubernetes; "platform" shares one local platform
 // (real kube-apiserver, etcd, Flux and Sealed Secrets controllers, git server) per test run.

@@ -42,6 +42,24 @@ export class ResourceManager {
     return waitForReady(this.engine, objects, options);
   }
 
+  /**
+   * Sets annotations with a merge patch (not an apply, so the objects' applied fields keep their
+   * owner), e.g. Flux's reconcile request.
+   */
+  async annotate(objects: KubeObject[], annotations: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    for (const o of objects) {
+      const info = await this.engine.discovery.resourceFor(o.apiVersion, o.kind, signal);
+      await this.engine.client.request({
+        method: 'PATCH',
+        path: resourcePath(info, o.metadata.namespace ?? this.engine.defaultNamespace, o.metadata.name),
+        query: { fieldManager: `${this.engine.fieldManager}-annotate` },
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { annotations } },
+        signal,
+      });
+    }
+  }
+
   /** Deletes the objects that exist; returns the refs of those deleted. */
   delete(objects: KubeObject[], signal?: AbortSignal): Promise<string[]> {
     return deleteObjects(this.engine, objects, signal);
