@@ -1,51 +1,36 @@
-import { readClusterConnection } from '../../shared/pipeline/cluster-connection-inputs';
 import { main } from '../../shared/pipeline/entry';
-import { InputError, NotYetSupportedError } from '../../shared/pipeline/errors';
 import type { TaskDefinition } from '../../shared/pipeline/task-definition';
-import { dnsLabel, goDuration, httpUrl, semverLike, sha256Hex } from '../../shared/pipeline/validate';
 import definition from './task.json';
+import { readInputs, readSshKey } from './inputs';
 
 main(definition as TaskDefinition, async (ctx) => {
-  const { inputs: i } = ctx;
-  const connection = readClusterConnection(ctx);
-  const auth = i.choice('gitAuth') ?? 'token';
-  const gitUrl = httpUrl(i.required('gitUrl'), 'gitUrl', auth === 'ssh' ? ['ssh:'] : ['https:', 'http:']);
-  const components = i.choices('components');
-  for (const needed of ['source-controller', 'kustomize-controller']) {
-    if (components.length && !components.includes(needed)) {
-      throw new InputError('components', `${needed} is missing`, 'a list that includes source-controller and kustomize-controller');
-    }
+  const o = readInputs(ctx);
+  const credential = o.auth === 'token' ? { kind: 'token' as const, username: o.username, password: o.token!, caPem: o.caPem }
+    : o.auth === 'ssh' ? { kind: 'ssh' as const, identity: await readSshKey(ctx), knownHosts: o.knownHosts! }
+      : { kind: 'none' as const };
+  const { clusterAccess } = await import('../../shared/connect/cluster-access');
+  const { KubeClient } = await import('../../shared/kube/client');
+  const { ResourceManager } = await import('../../shared/kube/resource-manager');
+  const { bootstrapFlux } = await import('../../shared/flux/bootstrap');
+  const { branchHead } = await import('../../shared/flux/ls-remote');
+  const canAskHead = o.auth === 'token' || (o.auth === 'none' && o.sync.url.startsWith('http'));
+  const manager = new ResourceManager(new KubeClient(await clusterAccess(o.connection, (v) => ctx.secrets.add(v))), { log: ctx.log.debug });
+  try {
+    const r = await bootstrapFlux(manager, {
+      ...o, credential, signal: ctx.signal, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,
+      headRevision: canAskHead ? () => branchHead(o.sync.url, o.sync.branch, o.token ? { username: o.username, password: o.token } : undefined, o.caPem, ctx.signal) : undefined,
+    });
+    ctx.output('fluxVersion', o.version);
+    ctx.output('appliedRevision', r.revision);
+    ctx.summary
+      .facts([['Flux', `${o.version} (${o.components.join(', ')})`], ['Source', `${o.sync.url} ${o.sync.branch}:${o.sync.path}`], ['Revision applied', r.revision],
+        ['Flux objects', r.installChanges.describe()], ['Sync objects', r.syncChanges.describe()], ['Left to Git', r.leftToGit.length ? r.leftToGit.length : undefined]])
+      .heading(`Objects the ${o.sync.name} Kustomization applied (${r.inventory.length})`)
+      .list(r.inventory.length ? r.inventory : ['none'])
+      .heading('Next steps')
+      .list([`Follow Flux: \`flux get kustomizations -n ${o.namespace}\`; events: \`kubectl -n ${o.namespace} get events --field-selector involvedObject.name=${o.sync.name}\`.`]);
+    return `Flux ${o.version} applied ${r.revision} from ${o.sync.branch}:${o.sync.path}.`;
+  } finally {
+    manager.close();
   }
-  const options = {
-    connection,
-    version: semverLike(i.required('fluxVersion'), 'fluxVersion'),
-    components,
-    install: i.choice('installSource') === 'file'
-      ? { file: i.filePath('installManifestFile')! }
-      : { baseUrl: httpUrl(i.string('releaseBaseUrl') ?? 'https://github.com', 'releaseBaseUrl') },
-    sha256: sha256Hex(i.string('installManifestSha256'), 'installManifestSha256'),
-    namespace: dnsLabel(i.string('namespace') ?? 'flux-system', 'namespace'),
-    syncName: dnsLabel(i.string('syncName') ?? 'flux-system', 'syncName'),
-    multiTenancy: i.bool('multiTenancy'),
-    defaultServiceAccount: i.string('defaultServiceAccount'),
-    takeOwnership: i.bool('takeOwnership'),
-    source: {
-      url: gitUrl,
-      branch: i.required('gitBranch'),
-      path: i.required('gitPath'),
-      interval: goDuration(i.string('syncInterval') ?? '1m', 'syncInterval'),
-      auth,
-      username: i.string('gitUsername'),
-      token: i.secret('gitToken'),
-      sshKey: auth === 'ssh' ? ctx.agent.secureFile(i.required('sshKeySecureFile')) : undefined,
-      knownHosts: i.string('sshKnownHosts'),
-      caFile: i.filePath('caFile'),
-    },
-    timeoutMinutes: i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 10,
-  };
-  if (auth === 'ssh' && !options.source.knownHosts) {
-    throw new InputError('sshKnownHosts', 'SSH needs the Git server\'s host keys', 'known_hosts lines, e.g. from `ssh-keyscan ssh.dev.azure.com`');
-  }
-  ctx.log.info(`Flux ${options.version} syncing ${options.source.branch}:${options.source.path}.`);
-  throw new NotYetSupportedError('FluxBootstrap', 'install Flux');
 });

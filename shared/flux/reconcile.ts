@@ -1,0 +1,60 @@
+import type { KubeObject } from '../kube/objects';
+import type { Readiness } from '../kube/readiness';
+
+export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+interface FluxStatus {
+  observedGeneration?: number;
+  lastHandledReconcileAt?: string;
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  artifact?: { revision?: string };
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+}
+
+const statusOf = (o: KubeObject) => (o.status ?? {}) as FluxStatus;
+const ready = (o: KubeObject) => statusOf(o).conditions?.find((c) => c.type === 'Ready');
+
+/**
+ * Readiness of a Flux object after a reconcile request (`flux reconcile` sets the requestedAt
+ * annotation; the controller echoes it in lastHandledReconcileAt): ready when it handled our
+ * request at the current generation and Ready=True, failed when it handled it and Ready=False.
+ * Before that, earlier failures do not count: they are what the request retries.
+ */
+export function reconciledSince(token: string, extra?: (o: KubeObject) => Readiness | undefined) {
+  return (o: KubeObject): Readiness => {
+    const s = statusOf(o);
+    const cond = ready(o);
+    const message = cond ? `${cond.reason ?? cond.status}${cond.message ? `: ${cond.message}` : ''}` : 'waiting for the controller';
+    if (s.lastHandledReconcileAt !== token || (s.observedGeneration ?? 0) < (o.metadata.generation ?? 0)) {
+      return { state: 'pending', message: `waiting for the reconcile request to be handled (${message})` };
+    }
+    const verdict = extra?.(o);
+    if (verdict) return verdict;
+    if (cond?.status === 'True') return { state: 'ready', message };
+    if (cond?.status === 'False' && cond.reason !== 'Progressing' && cond.reason !== 'DependencyNotReady') return { state: 'failed', message };
+    return { state: 'pending', message };
+  };
+}
+
+/** The Kustomization is done when it applied the source's revision; failed if it attempted it and failed. */
+export function appliedRevision(revision: string) {
+  return (o: KubeObject): Readiness | undefined => {
+    const s = statusOf(o);
+    const cond = ready(o);
+    if (cond?.status === 'True' && s.lastAppliedRevision === revision) return { state: 'ready', message: `applied revision ${revision}` };
+    if (cond?.status === 'False' && s.lastAttemptedRevision === revision && cond.reason !== 'Progressing') {
+      return { state: 'failed', message: `${cond.reason}: ${cond.message ?? ''}` };
+    }
+    return { state: 'pending', message: `waiting to apply ${revision}${cond?.message ? ` (${cond.message})` : ''}` };
+  };
+}
+
+/** Objects the Kustomization applied, from its inventory (ids are namespace_name_group_kind). */
+export function inventoryOf(kustomization: KubeObject): string[] {
+  const entries = ((kustomization.status as { inventory?: { entries?: { id: string }[] } })?.inventory?.entries) ?? [];
+  return entries.map(({ id }) => {
+    const [ns, name, group, kind] = id.split('_');
+    return `${kind}/${ns ? `${ns}/` : ''}${name}${group ? ` (${group})` : ''}`;
+  });
+}
