@@ -1,0 +1,211 @@
+// A Kubernetes control plane from the real binaries: etcd and kube-apiserver on free 127.0.0.1
+// ports, with their own PKI, in a temp folder. Several may run at once (one per emulated AKS
+// cluster). There is no controller-manager or scheduler: see controller-manager.ts and kubelet.ts
+// for the parts of them the platform plays.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { platformBinaries } from './binaries.js';
+import { KubeApi } from './kube-api.js';
+import { createCA, createSigningKeyPair, issueCert } from './pki.js';
+import { freePort, pollUntil, removeAtExit, startProcess, tailOf, type ManagedProcess } from './processes.js';
+
+export interface ControlPlaneOptions {
+  /** Cluster, context and user name in the kubeconfig. */
+  name?: string;
+  /** Parent folder of the control plane's temp folder (default: the OS temp folder). */
+  baseDir?: string;
+  /** How long to wait for /readyz; 60 s suits a busy 2-core machine. */
+  startTimeoutMs?: number;
+  /** Appended to kube-apiserver's arguments (later flags win). */
+  extraApiServerArgs?: string[];
+}
+
+export interface ControlPlane {
+  name: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  port: number;
+  caPem: string;
+  /** Bearer token of the admin user (group system:masters). */
+  adminToken: string;
+  /** Client certificate of the same admin, for clients that prefer certificates. */
+  adminClientCert: { certPem: string; keyPem: string };
+  kubeconfigPath: string;
+  /** Self-contained (CA inline), so it can be handed to other processes as text. */
+  kubeconfigYaml: string;
+  /** The service-account token issuer (the `iss` of TokenRequest tokens). */
+  serviceAccountIssuer: string;
+  dir: string;
+  logs: { etcd: string; apiserver: string };
+  pids: { etcd: number; apiserver: number };
+  /** An admin REST client. */
+  api: KubeApi;
+  stop(): Promise<void>;
+}
+
+/**
+ * Admission: kube-apiserver 1.36's default set stays on (NamespaceLifecycle, LimitRanger,
+ * ServiceAccount, PodSecurity, Priority, ResourceQuota, MutatingAdmissionPolicy,
+ * ValidatingAdmissionPolicy, the webhooks, ...), plus NodeRestriction as on AKS.
+ * envtest disables ServiceAccount because no controller creates `default` accounts; here the
+ * plugin only ever sees Pods (nothing creates any) and controller-manager.ts creates the
+ * `default` accounts, so it stays on and behaves as in a real cluster.
+ */
+const ADMISSION_ADDITIONS = ['NodeRestriction'];
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const bins = platformBinaries(['etcd', 'kube-apiserver']);
+  const name = opts.name ?? 'local';
+  const dir = mkdtempSync(join(opts.baseDir ?? tmpdir(), `k8s-${name.replace(/[^a-z0-9-]/gi, '')}-`));
+  const forgetDir = removeAtExit(dir);
+  const pki = join(dir, 'pki');
+  mkdirSync(pki);
+  const processes: ManagedProcess[] = [];
+  let api: KubeApi | undefined;
+  const stop = async () => {
+    api?.close();
+    // API server first, so it does not log storage errors while etcd goes away.
+    for (const p of [...processes].reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+    forgetDir();
+  };
+
+  try {
+    const [etcdClientPort, etcdPeerPort, port] = [await freePort(), await freePort(), await freePort()];
+    const ca = createCA(pki, 'ca', `${name}-ca`);
+    const serving = issueCert(pki, ca, 'apiserver', {
+      commonName: 'kube-apiserver',
+      usage: 'server',
+      altNames: ['IP:127.0.0.1', 'DNS:localhost', 'IP:10.0.0.1', 'DNS:kubernetes', 'DNS:kubernetes.default',
+        'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'],
+    });
+    const admin = issueCert(pki, ca, 'admin', { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
+    const sa = createSigningKeyPair(pki, 'sa');
+    const adminToken = randomBytes(24).toString('hex');
+    const tokenFile = join(pki, 'tokens.csv');
+    writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+    const logs = { etcd: join(dir, 'logs', 'etcd.log'), apiserver: join(dir, 'logs', 'kube-apiserver.log') };
+    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+    const etcd = startProcess({
+      name: `etcd (${name})`,
+      command: bins.etcd,
+      args: [
+        '--name=default', `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=default=${peerUrl}`,
+        // Test data is disposable; fsync dominates etcd latency on shared disks.
+        '--unsafe-no-fsync=true', '--log-level=warn',
+      ],
+      env,
+      cwd: dir,
+      logFile: logs.etcd,
+    });
+    processes.push(etcd);
+    await pollUntil('etcd /health', async () => {
+      const res = await fetch(`${etcdUrl}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, { timeoutMs: opts.startTimeoutMs ?? 60_000, failIf: () => (etcd.running ? undefined : `etcd exited:\n${tailOf(logs.etcd)}`) });
+
+    const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
+    const apiserver = startProcess({
+      name: `kube-apiserver (${name})`,
+      command: bins['kube-apiserver'],
+      args: [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        // Without it the API server derives the address from the default route, which may not exist.
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--cert-dir=${pki}`,
+        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
+        `--client-ca-file=${ca.certFile}`,
+        `--token-auth-file=${tokenFile}`,
+        '--authorization-mode=Node,RBAC',
+        `--enable-admission-plugins=${ADMISSION_ADDITIONS.join(',')}`,
+        `--service-account-issuer=${serviceAccountIssuer}`,
+        `--service-account-key-file=${sa.pubFile}`,
+        `--service-account-signing-key-file=${sa.keyFile}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        // The "kubernetes" Endpoints would carry 127.0.0.1, which Endpoints validation rejects
+        // (loopback), so the reconciler would only log errors every few seconds.
+        '--endpoint-reconciler-type=none',
+        '--profiling=false',
+        ...(opts.extraApiServerArgs ?? []),
+      ],
+      env,
+      cwd: dir,
+      logFile: logs.apiserver,
+    });
+    processes.push(apiserver);
+
+    const server = `https://127.0.0.1:${port}`;
+    api = new KubeApi({ server, caPem: ca.certPem, token: adminToken });
+    const client = api;
+    await pollUntil('kube-apiserver /readyz', async () => {
+      const res = await client.request('GET', '/readyz', { timeoutMs: 5_000 });
+      return res.status === 200;
+    }, {
+      timeoutMs: opts.startTimeoutMs ?? 60_000,
+      intervalMs: 300,
+      failIf: () => (apiserver.running ? undefined : `kube-apiserver exited:\n${tailOf(logs.apiserver)}`),
+    });
+
+    const kubeconfigYaml = kubeconfigFor({ name, server, caPem: ca.certPem, token: adminToken });
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
+
+    let stopped: Promise<void> | undefined;
+    return {
+      name,
+      server,
+      port,
+      caPem: ca.certPem,
+      adminToken,
+      adminClientCert: { certPem: admin.certPem, keyPem: admin.keyPem },
+      kubeconfigPath,
+      kubeconfigYaml,
+      serviceAccountIssuer,
+      dir,
+      logs,
+      pids: { etcd: etcd.pid, apiserver: apiserver.pid },
+      api,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** A kubeconfig with the CA inline and either a token or a token file (which clients re-read). */
+export function kubeconfigFor(o: { name: string; server: string; caPem: string; token?: string; tokenFile?: string; namespace?: string }): string {
+  const user = o.tokenFile ? `    tokenFile: ${JSON.stringify(o.tokenFile)}` : `    token: ${JSON.stringify(o.token ?? '')}`;
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${JSON.stringify(o.name)}`,
+    '  cluster:',
+    `    server: ${JSON.stringify(o.server)}`,
+    `    certificate-authority-data: ${Buffer.from(o.caPem).toString('base64')}`,
+    'users:',
+    `- name: ${JSON.stringify(o.name)}`,
+    '  user:',
+    user,
+    'contexts:',
+    `- name: ${JSON.stringify(o.name)}`,
+    '  context:',
+    `    cluster: ${JSON.stringify(o.name)}`,
+    `    user: ${JSON.stringify(o.name)}`,
+    ...(o.namespace ? [`    namespace: ${JSON.stringify(o.namespace)}`] : []),
+    `current-context: ${JSON.stringify(o.name)}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,174 @@
+// The local platform put together: clusters (control plane + the controller-manager and kubelet
+// parts the platform plays), a git server and a release server.
+import { join } from 'node:path';
+import { platformBinaries, type BinaryPaths } from './binaries.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+import { startGitServer, type GitServer, type GitServerInfo } from './git-server.js';
+import { conditionOf, type KubeApi } from './kube-api.js';
+import { startKubelet, type Kubelet } from './kubelet.js';
+import { startControllerManager, type ControllerManager } from './controller-manager.js';
+import { startReleaseServer, type ReleaseServer } from './release-server.js';
+
+/** Connection facts of one cluster; plain data, so it can cross process boundaries. */
+export interface ClusterInfo {
+  name: string;
+  server: string;
+  caPem: string;
+  adminToken: string;
+  kubeconfigPath: string;
+  kubeconfigYaml: string;
+  dir: string;
+  /** JSON file of ControllerRuntimeInfo[]: where each controller the kubelet runs listens. */
+  kubeletStateFile: string;
+  logs: { etcd: string; apiserver: string; controllers: string };
+}
+
+export interface ClusterOptions extends ControlPlaneOptions {
+  honorMinReadySeconds?: boolean;
+}
+
+export interface Cluster {
+  info: ClusterInfo;
+  controlPlane: ControlPlane;
+  kubelet: Kubelet;
+  api: KubeApi;
+  stop(): Promise<void>;
+}
+
+/** A control plane with the kubelet and controller-manager stand-ins: a cluster of its own. */
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  platformBinaries(); // fail early and clearly when a binary is missing
+  const controlPlane = await startControlPlane(opts);
+  let defaults: ControllerManager | undefined;
+  let kubelet: Kubelet | undefined;
+  const stop = async () => {
+    await kubelet?.stop();
+    await defaults?.stop();
+    await controlPlane.stop();
+  };
+  try {
+    defaults = startControllerManager(controlPlane.api, controlPlane.caPem);
+    const kubeletDir = join(controlPlane.dir, 'kubelet');
+    kubelet = startKubelet({
+      api: controlPlane.api,
+      server: controlPlane.server,
+      apiPort: controlPlane.port,
+      caPem: controlPlane.caPem,
+      dir: kubeletDir,
+      honorMinReadySeconds: opts.honorMinReadySeconds,
+    });
+    await Promise.all([defaults.synced, kubelet.synced]);
+    let stopped: Promise<void> | undefined;
+    return {
+      info: {
+        name: controlPlane.name,
+        server: controlPlane.server,
+        caPem: controlPlane.caPem,
+        adminToken: controlPlane.adminToken,
+        kubeconfigPath: controlPlane.kubeconfigPath,
+        kubeconfigYaml: controlPlane.kubeconfigYaml,
+        dir: controlPlane.dir,
+        kubeletStateFile: kubelet.stateFile,
+        logs: { ...controlPlane.logs, controllers: kubeletDir },
+      },
+      controlPlane,
+      kubelet,
+      api: controlPlane.api,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export interface PlatformInfo extends ClusterInfo {
+  git: GitServerInfo;
+  releases: {
+    baseUrl: string;
+    fluxVersion: string;
+    sealedSecretsVersion: string;
+    fluxInstallUrl: string;
+    sealedSecretsControllerUrl: string;
+    fluxInstallSha256: string;
+    sealedSecretsControllerSha256: string;
+  };
+  binaries: BinaryPaths;
+}
+
+export interface PlatformOptions extends ClusterOptions {
+  git?: { username?: string; password?: string; anonymous?: boolean; tls?: boolean };
+  /** Install from the release server once the cluster is up (for `npm start`; tests install themselves). */
+  install?: { flux?: boolean; sealedSecrets?: boolean };
+}
+
+export interface Platform {
+  info: PlatformInfo;
+  cluster: Cluster;
+  git: GitServer;
+  releases: ReleaseServer;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
+  const binaries = platformBinaries();
+  const started: { stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const s of started.reverse()) await s.stop();
+  };
+  try {
+    const releases = await startReleaseServer();
+    started.push(releases);
+    const git = await startGitServer({ username: 'git', password: 'local-git-password', ...opts.git });
+    started.push(git);
+    const cluster = await startCluster({ name: 'local', ...opts });
+    started.push(cluster);
+    if (opts.install?.sealedSecrets) await installRelease(cluster.api, releases.urls.sealedSecretsController);
+    if (opts.install?.flux) await installRelease(cluster.api, releases.urls.fluxInstall);
+    let stopped: Promise<void> | undefined;
+    return {
+      info: {
+        ...cluster.info,
+        git: git.info,
+        releases: {
+          baseUrl: releases.baseUrl,
+          fluxVersion: releases.assets.fluxVersion,
+          sealedSecretsVersion: releases.assets.sealedSecretsVersion,
+          fluxInstallUrl: releases.urls.fluxInstall,
+          sealedSecretsControllerUrl: releases.urls.sealedSecretsController,
+          fluxInstallSha256: releases.assets.fluxInstall.sha256,
+          sealedSecretsControllerSha256: releases.assets.sealedSecretsController.sha256,
+        },
+        binaries,
+      },
+      cluster,
+      git,
+      releases,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Downloads a release manifest, applies it server-side and waits until its Deployments are available. */
+export async function installRelease(api: KubeApi, url: string, timeoutMs = 120_000): Promise<void> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  const applied = await api.apply(await res.text(), { fieldManager: 'platform-install' });
+  await Promise.all(applied.filter((o) => o.kind === 'Deployment').map((d) => waitForDeploymentAvailable(api, d.metadata.namespace!, d.metadata.name, timeoutMs)));
+}
+
+/** Waits as `kubectl rollout status` does: observed generation, all replicas updated and available. */
+export function waitForDeploymentAvailable(api: KubeApi, namespace: string, name: string, timeoutMs = 120_000) {
+  return api.waitFor<{ metadata: { generation?: number }; spec: { replicas?: number }; status?: Record<string, number> }>(
+    `Deployment ${namespace}/${name} available`,
+    `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+    (d) => d.status?.observedGeneration === d.metadata.generation
+      && (d.status?.updatedReplicas ?? 0) === (d.spec.replicas ?? 1)
+      && (d.status?.availableReplicas ?? 0) === (d.spec.replicas ?? 1)
+      && conditionOf(d, 'Available')?.status === 'True',
+    timeoutMs,
+  );
+}
