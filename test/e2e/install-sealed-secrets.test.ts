@@ -1,0 +1,179 @@
+// InstallSealedSecrets@1 end to end: the packaged task, run as the agent runs it, against a
+// cluster of this file's own with the real Sealed Secrets controller and kubeseal.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, forbiddenForms, makeKeyPair } from '../agent/fixtures';
+import { runTask, visibleOutput, type RunResult } from '../agent/harness';
+import { useDedicatedCluster, usePlatform } from '../platform/fixture';
+import { conditionOf, parseYamlObjects, type KubeObject } from '../platform/kube-api';
+import { sealSecret, type SealingScope } from '../../shared/sealed-secrets/seal';
+
+const platform = usePlatform();
+const cluster = useDedicatedCluster();
+const work = mkdtempSync(join(tmpdir(), 'iss-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
+const first = makeKeyPair({ bits: 2048 });
+const second = makeKeyPair({ bits: 2048 });
+
+beforeAll(() => writeFileSync(join(work, 'kubeconfig'), cluster.info.kubeconfigYaml));
+
+const install = (pair: { certPem: string; keyPem: string }, extra: Record<string, string> = {}) => runTask({
+  task: 'InstallSealedSecrets',
+  workingDirectory: work,
+  inputs: {
+    connectionType: 'kubeconfig',
+    kubeconfig: 'kubeconfig',
+    privateKey: b64(pair.keyPem),
+    certificate: b64(pair.certPem),
+    releaseBaseUrl: platform.info.releases.baseUrl,
+    controllerVersion: platform.info.releases.sealedSecretsVersion,
+    timeoutMinutes: '3',
+    ...extra,
+  },
+});
+
+const keySecrets = async () => (await cluster.api.get<{ items: KubeObject[] }>('/api/v1/namespaces/kube-system/secrets', { labelSelector: KEY_LABEL })).items.map((s) => s.metadata.name).sort();
+const servedCert = async () => (await (await fetch(`http://${cluster.controller('kube-system', 'sealed-secrets-controller')!.addresses['--listen-addr']}/v1/cert.pem`)).text()).trim();
+
+function kubeseal(secret: object, certFile: string): Promise<KubeObject> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(platform.info.binaries.kubeseal, ['--cert', certFile, '--format', 'yaml'], { env: { PATH: process.env.PATH ?? '', HOME: work } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (code) => (code === 0 ? resolve(parseYamlObjects(out)[0]!) : reject(new Error(`kubeseal failed: ${err}`))));
+    child.stdin.end(JSON.stringify(secret));
+  });
+}
+
+async function sealedAndUnsealed(certFile: string, value: string): Promise<string> {
+  const ns = await cluster.freshNamespace('team');
+  const sealed = await kubeseal({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: ns }, data: { password: b64(value) } }, certFile);
+  await cluster.api.apply([sealed]);
+  const secret = await cluster.api.waitFor<{ data: Record<string, string> }>('unsealed Secret', `/api/v1/namespaces/${ns}/secrets/db`, () => true);
+  return Buffer.from(secret.data.password!, 'base64').toString();
+}
+
+function expectNoKeyLeak(run: RunResult, keyPem: string) {
+  const visible = visibleOutput(run);
+  for (const form of forbiddenForms(keyPem)) expect(visible).not.toContain(form);
+  expect(visible).not.toContain(b64(keyPem));
+}
+
+describe('InstallSealedSecrets@1', () => {
+  let firstRun: RunResult;
+  it('installs the key first, then the controller, which serves the brought certificate and unseals what kubeseal made', async () => {
+    expect(await keySecrets()).toEqual([]);
+    firstRun = await install(first);
+    expect(firstRun.result, firstRun.stdout).toBe('Succeeded');
+    expect(await keySecrets()).toHaveLength(1);
+    expect(await servedCert()).toBe(first.certPem.trim());
+    const certFile = firstRun.variables.certificatePath.value;
+    expect(readFileSync(certFile, 'utf8')).toBe(first.certPem);
+    expect(firstRun.variables.certificateFingerprint.value).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(await sealedAndUnsealed(certFile, 'first-secret')).toBe('first-secret');
+    // The key Secret came before the controller: the controller generated no key of its own.
+    const log = firstRun.plainLines.join('\n');
+    expect(log.indexOf('Secret/kube-system/sealed-secrets-key-byok-')).toBeLessThan(log.indexOf('Deployment/kube-system/sealed-secrets-controller'));
+    expect(firstRun.summaries[0].markdown).toContain('Verified by');
+    expectNoKeyLeak(firstRun, first.keyPem);
+  });
+
+  it('changes nothing on a re-run', async () => {
+    const before = (await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).metadata.resourceVersion;
+    const rerun = await install(first);
+    expect(rerun.result, rerun.stdout).toBe('Succeeded');
+    expect(rerun.summaries[0].markdown).toContain('0 created, 0 configured');
+    const after = (await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).metadata.resourceVersion;
+    expect(after).toBe(before);
+    expect(await keySecrets()).toHaveLength(1);
+  });
+
+  it('makes a rotated key active while SealedSecrets of the old key still unseal', async () => {
+    const rotated = await install(second);
+    expect(rotated.result, rotated.stdout).toBe('Succeeded');
+    expect(await keySecrets()).toHaveLength(2);
+    await expect.poll(servedCert, { timeout: 30_000 }).toBe(second.certPem.trim());
+    const oldCert = join(work, 'old.pem');
+    writeFileSync(oldCert, first.certPem);
+    expect(await sealedAndUnsealed(oldCert, 'sealed-with-old-key')).toBe('sealed-with-old-key');
+    expect(await sealedAndUnsealed(rotated.variables.certificatePath.value, 'sealed-with-new-key')).toBe('sealed-with-new-key');
+    expectNoKeyLeak(rotated, second.keyPem);
+  });
+
+  it.each<[SealingScope, boolean, boolean]>([
+    ['strict', false, false],
+    ['namespace-wide', true, false],
+    ['cluster-wide', true, true],
+  ])('a %s secret sealed by shared/sealed-secrets is unsealed by the controller; renamed: %s, moved: %s', async (scope, renamedUnseals, movedUnseals) => {
+    const [ns, other] = [await cluster.freshNamespace('scope'), await cluster.freshNamespace('scope')];
+    const seal = (name: string, namespace: string) => {
+      const sealed = sealSecret({ name: 'git-auth', namespace: ns, stringData: { password: `${scope}-value` } }, second.certPem, scope);
+      // Moving a SealedSecret means changing its name or namespace after sealing.
+      return { ...sealed, metadata: { ...sealed.metadata, name, namespace }, spec: { ...sealed.spec, template: { ...sealed.spec.template, metadata: { ...sealed.spec.template.metadata, name, namespace } } } };
+    };
+    await cluster.api.apply([seal('git-auth', ns), seal('renamed', ns), seal('git-auth', other)] as never);
+    const outcome = async (namespace: string, name: string) => {
+      const synced = await cluster.api.waitFor('SealedSecret handled', `/apis/bitnami.com/v1alpha1/namespaces/${namespace}/sealedsecrets/${name}`, (o) => conditionOf(o, 'Synced') !== undefined);
+      return conditionOf(synced, 'Synced')!;
+    };
+    expect((await outcome(ns, 'git-auth')).status).toBe('True');
+    const secret = await cluster.api.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/git-auth`);
+    expect(Buffer.from(secret.data.password!, 'base64').toString()).toBe(`${scope}-value`);
+    const renamed = await outcome(ns, 'renamed');
+    const moved = await outcome(other, 'git-auth');
+    expect(renamed.status).toBe(renamedUnseals ? 'True' : 'False');
+    expect(moved.status).toBe(movedUnseals ? 'True' : 'False');
+    for (const c of [renamed, moved]) if (c.status === 'False') expect(c.message).toContain('no key could decrypt secret');
+  });
+
+  it.each([
+    ['a mismatched pair', () => ({ privateKey: b64(first.keyPem), certificate: b64(second.certPem) }), /does not belong to the private key/],
+    ['garbage base64', () => ({ privateKey: 'not base64 at all!' }), /Input 'privateKey': the value is not valid base64/],
+    ['a non-RSA key', () => {
+      const ec = makeEcPair();
+      return { privateKey: b64(ec.keyPem), certificate: b64(ec.certPem) };
+    }, /Sealed Secrets needs an RSA key/],
+    ['an expired certificate', () => {
+      const expired = makeExpiredPair();
+      return { privateKey: b64(expired.keyPem), certificate: b64(expired.certPem) };
+    }, /The certificate expired on /],
+  ])('refuses %s before anything is applied', async (_what, inputs, message) => {
+    const given = inputs() as Record<string, string>;
+    const before = await keySecrets();
+    const run = await install(first, given);
+    expect(run.result).toBe('Failed');
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(message);
+    expect(await keySecrets()).toEqual(before);
+    if (given.privateKey) expect(visibleOutput(run)).not.toContain(given.privateKey);
+  });
+});
+
+function makeEcPair() {
+  const dir = mkdtempSync(join(tmpdir(), 'ec-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k'), '-out', join(dir, 'c'), '-days', '30', '-subj', '/CN=ec'], { stdio: 'ignore' });
+    return { keyPem: readFileSync(join(dir, 'k'), 'utf8'), certPem: readFileSync(join(dir, 'c'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A self-signed certificate valid for zero days: expired as soon as it is made. */
+function makeExpiredPair() {
+  const dir = mkdtempSync(join(tmpdir(), 'expired-'));
+  try {
+    execFileSync('openssl', ['genrsa', '-out', join(dir, 'k'), '2048'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-new', '-key', join(dir, 'k'), '-subj', '/CN=expired', '-out', join(dir, 'csr')], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'csr'), '-signkey', join(dir, 'k'), '-days', '0', '-out', join(dir, 'c')], { stdio: 'ignore' });
+    return { keyPem: readFileSync(join(dir, 'k'), 'utf8'), certPem: readFileSync(join(dir, 'c'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
