@@ -14,7 +14,7 @@ export interface BootstrapOptions extends InstallShape {
   sync: Omit<SyncSpec, 'namespace' | 'secretName' | 'serviceAccountName'>;
   credential: GitCredential;
   /** Reads the commit at the head of the branch, where the source can be asked directly. */
-  headRevision?: () => Promise<string>;
+  headRevision?: () => Promise<string | undefined>;
   takeOwnership: boolean;
   timeoutMs: number;
   signal?: AbortSignal;

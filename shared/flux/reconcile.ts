@@ -25,17 +25,24 @@ export function reconciledSince(token: string, extra?: (o: KubeObject) => Readin
   return (o: KubeObject): Readiness => {
     const s = statusOf(o);
     const cond = ready(o);
-    const message = cond ? `${cond.reason ?? cond.status}${cond.message ? `: ${cond.message}` : ''}` : 'waiting for the controller';
-    if (s.lastHandledReconcileAt !== token || (s.observedGeneration ?? 0) < (o.metadata.generation ?? 0)) {
-      return { state: 'pending', message: `waiting for the reconcile request to be handled (${message})` };
-    }
+    const message = cond ? `${cond.reason ?? cond.status}${cond.message ? `: ${cond.message.trim()}` : ''}` : 'waiting for the controller';
+    if (s.lastHandledReconcileAt !== token) return { state: 'pending', message: `waiting for the reconcile request to be handled (${message})` };
+    // The caller's rule comes first: a Kustomization may handle the request before its source
+    // has the new revision, and fail on the old one.
     const verdict = extra?.(o);
     if (verdict) return verdict;
+    // A failed attempt leaves status.observedGeneration behind; the condition says which
+    // generation it judged.
+    const judged = (cond as { observedGeneration?: number } | undefined)?.observedGeneration ?? s.observedGeneration ?? 0;
+    if (cond?.status === 'False' && judged >= (o.metadata.generation ?? 0) && !TRANSIENT.includes(cond.reason ?? '')) return { state: 'failed', message };
+    if ((s.observedGeneration ?? 0) < (o.metadata.generation ?? 0)) return { state: 'pending', message };
     if (cond?.status === 'True') return { state: 'ready', message };
-    if (cond?.status === 'False' && cond.reason !== 'Progressing' && cond.reason !== 'DependencyNotReady') return { state: 'failed', message };
     return { state: 'pending', message };
   };
 }
+
+// Reasons Flux reports while it waits for something else, not a failure of this attempt.
+const TRANSIENT = ['Progressing', 'DependencyNotReady', 'ArtifactFailed'];
 
 /** The Kustomization is done when it applied the source's revision; failed if it attempted it and failed. */
 export function appliedRevision(revision: string) {
@@ -44,7 +51,7 @@ export function appliedRevision(revision: string) {
     const cond = ready(o);
     if (cond?.status === 'True' && s.lastAppliedRevision === revision) return { state: 'ready', message: `applied revision ${revision}` };
     if (cond?.status === 'False' && s.lastAttemptedRevision === revision && cond.reason !== 'Progressing') {
-      return { state: 'failed', message: `${cond.reason}: ${cond.message ?? ''}` };
+      return { state: 'failed', message: `${cond.reason}: ${(cond.message ?? '').trim()}` };
     }
     return { state: 'pending', message: `waiting to apply ${revision}${cond?.message ? ` (${cond.message})` : ''}` };
   };

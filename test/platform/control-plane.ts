@@ -55,7 +55,21 @@ export interface ControlPlane {
  */
 const ADMISSION_ADDITIONS = ['NodeRestriction'];
 
+/**
+ * Starts a control plane; a port taken between choosing it and binding it (other test processes
+ * start servers too) is retried with fresh ports.
+ */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControlPlaneOnce(opts);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String((error as Error).message))) throw error;
+    }
+  }
+}
+
+async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const bins = platformBinaries(['etcd', 'kube-apiserver']);
   const name = opts.name ?? 'local';
   const dir = mkdtempSync(join(opts.baseDir ?? tmpdir(), `k8s-${name.replace(/[^a-z0-9-]/gi, '')}-`));

@@ -1,0 +1,142 @@
+// FluxBootstrap@1 end to end: the packaged task against a cluster of this file's own, with the
+// real Flux controllers and a platform repository on the local git server.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTask, visibleOutput } from '../agent/harness';
+import { useDedicatedCluster, usePlatform } from '../platform/fixture';
+import type { KubeObject } from '../platform/kube-api';
+
+const platform = usePlatform();
+const cluster = useDedicatedCluster();
+const work = mkdtempSync(join(tmpdir(), 'flux-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const repo = `platform-${Date.now().toString(36)}`;
+const COMPONENTS = 'source-controller,kustomize-controller,notification-controller';
+
+beforeAll(async () => {
+  writeFileSync(join(work, 'kubeconfig'), cluster.info.kubeconfigYaml);
+  await platform.git.createRepo(repo, {
+    files: {
+      'clusters/dev/namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: platform-dev}\n',
+      'clusters/dev/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: platform-dev}\ndata: {environment: dev}\n',
+      'clusters/test/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {environment: test}\n',
+    },
+  });
+});
+
+const bootstrap = (extra: Record<string, string> = {}) => runTask({
+  task: 'FluxBootstrap',
+  workingDirectory: work,
+  inputs: {
+    connectionType: 'kubeconfig',
+    kubeconfig: 'kubeconfig',
+    gitUrl: platform.git.url(repo),
+    gitBranch: 'main',
+    gitPath: './clusters/dev',
+    gitUsername: platform.git.username!,
+    gitToken: platform.git.password!,
+    components: COMPONENTS,
+    releaseBaseUrl: platform.info.releases.baseUrl,
+    fluxVersion: platform.info.releases.fluxVersion,
+    timeoutMinutes: '3',
+    ...extra,
+  },
+});
+
+const live = (path: string) => cluster.api.get<KubeObject>(path);
+const versions = async () => Object.fromEntries(await Promise.all([
+  '/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller',
+  '/apis/apps/v1/namespaces/flux-system/deployments/source-controller',
+  '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system',
+  '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system',
+  '/api/v1/namespaces/flux-system/secrets/flux-system',
+].map(async (p) => [p, (await live(p)).metadata.resourceVersion])));
+
+describe('FluxBootstrap@1', () => {
+  it('installs Flux and ends when kustomize-controller has applied the head of the branch', async () => {
+    const head = await platform.git.head(repo, 'main');
+    const run = await bootstrap();
+    expect(run.result, run.stdout).toBe('Succeeded');
+    expect(run.variables.appliedRevision.value).toBe(`main@sha1:${head}`);
+    expect(run.completeMessage).toContain(`main@sha1:${head}`);
+    const cm = await live('/api/v1/namespaces/platform-dev/configmaps/settings');
+    expect((cm.data as Record<string, string>).environment).toBe('dev');
+    const markdown = run.summaries[0].markdown;
+    expect(markdown).toContain('ConfigMap/platform-dev/settings');
+    expect(markdown).toContain('Namespace/platform-dev');
+    expect(run.progress.length).toBeGreaterThan(3);
+    // The lockdown flags reached the controllers.
+    const kc = await live('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller');
+    const args = (kc.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0].args;
+    expect(args).toEqual(expect.arrayContaining(['--no-cross-namespace-refs=true', '--no-remote-bases=true', '--default-service-account=default']));
+    expect(visibleOutput(run)).not.toContain(platform.git.password!);
+  });
+
+  it('writes nothing on a re-run', async () => {
+    const before = await versions();
+    const run = await bootstrap();
+    expect(run.result, run.stdout).toBe('Succeeded');
+    expect(await versions()).toEqual(before);
+    expect(run.plainLines.join('\n')).toContain('nothing to do');
+  });
+
+  it('applies a new commit on the next run and prints the revision', async () => {
+    const sha = await platform.git.commit(repo, { files: { 'clusters/dev/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: platform-dev}\ndata: {environment: dev2}\n' } });
+    const run = await bootstrap();
+    expect(run.result, run.stdout).toBe('Succeeded');
+    expect(run.variables.appliedRevision.value).toBe(`main@sha1:${sha}`);
+    expect(((await live('/api/v1/namespaces/platform-dev/configmaps/settings')).data as Record<string, string>).environment).toBe('dev2');
+  });
+
+  it('fails with Flux\'s message naming the object when the branch holds a broken manifest', async () => {
+    await platform.git.commit(repo, { files: { 'clusters/dev/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken, namespace: platform-dev}\nspec: {replicas: -1, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n' } });
+    const run = await bootstrap();
+    expect(run.result).toBe('Failed');
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(/Flux could not apply the revision: Kustomization\/flux-system\/flux-system: .*Deployment\/platform-dev\/broken/);
+    await platform.git.commit(repo, { files: { 'clusters/dev/broken.yaml': null } });
+  });
+
+  it('fails with the source\'s authentication message for a wrong token, which appears nowhere', async () => {
+    const wrong = 'wrong-token-value-123';
+    const run = await bootstrap({ gitToken: wrong, syncName: 'bad-auth', gitPath: './clusters/test' });
+    expect(run.result).toBe('Failed');
+    expect(run.errors[0]).toMatch(/Flux could not fetch the repository: GitRepository\/flux-system\/bad-auth: .*(authentication|auth|401|403)/i);
+    expect(visibleOutput(run)).not.toContain(wrong);
+  });
+
+  it('upgrades only what differs to a newer pinned install', async () => {
+    const original = await (await fetch(platform.info.releases.fluxInstallUrl)).text();
+    const docs = parseAllDocuments(original).map((d) => d.toJS() as KubeObject).filter(Boolean);
+    const kc = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'kustomize-controller')!;
+    const container = (kc.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0];
+    container.args = [...container.args, '--concurrent=5'];
+    const crd = docs.find((d) => d.kind === 'CustomResourceDefinition' && d.metadata.name === 'kustomizations.kustomize.toolkit.fluxcd.io')!;
+    crd.metadata.labels = { ...crd.metadata.labels, 'example.com/patched': 'true' };
+    writeFileSync(join(work, 'install-next.yaml'), docs.map((d) => JSON.stringify(d)).join('\n---\n'));
+    const run = await bootstrap({ installSource: 'file', installManifestFile: 'install-next.yaml' });
+    expect(run.result, run.stdout).toBe('Succeeded');
+    const configured = run.plainLines.filter((l) => / configured$/.test(l));
+    expect(configured.sort()).toEqual(['CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io configured', 'Deployment/flux-system/kustomize-controller configured']);
+    expect(run.plainLines.filter((l) => / created$/.test(l))).toEqual([]);
+    expect(readFileSync(join(work, 'install-next.yaml'), 'utf8')).toContain('--concurrent=5');
+  });
+
+  it('leaves objects a Flux Kustomization manages from Git alone, and takes them over when asked', async () => {
+    const label = { metadata: { labels: { 'kustomize.toolkit.fluxcd.io/name': 'flux-system', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } } };
+    await cluster.api.patch('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gitrepositories.source.toolkit.fluxcd.io', label, 'merge');
+    await cluster.api.patch('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', label, 'merge');
+    const before = (await live('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller')).metadata.resourceVersion;
+    // The pinned install (without the extra flag of the previous test) differs from what runs.
+    const run = await bootstrap();
+    expect(run.result, run.stdout).toBe('Succeeded');
+    expect(run.warnings.join('\n')).toMatch(/managed by a Flux Kustomization from Git .* left alone\. Set takeOwnership/);
+    expect((await live('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller')).metadata.resourceVersion).toBe(before);
+    const takeOver = await bootstrap({ takeOwnership: 'true' });
+    expect(takeOver.result, takeOver.stdout).toBe('Succeeded');
+    expect(takeOver.plainLines).toContain('Deployment/flux-system/kustomize-controller configured');
+  });
+});
