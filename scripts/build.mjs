@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyChunks } from './lazy-chunks.mjs';
 import { stampTask, stampManifest } from './versions.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,9 +20,7 @@ async function bundleTasks(outRoot) {
   for (const name of taskNames) {
     const out = join(outRoot, 'tasks', name);
     mkdirSync(out, { recursive: true });
-    const result = await build({
-      entryPoints: [join(root, 'tasks', name, 'main.ts')],
-      outfile: join(out, 'index.js'),
+    const options = {
       bundle: true,
       platform: 'node',
       // The agent may run the Node24 handler on Node 20: target the older one.
@@ -30,8 +29,15 @@ async function bundleTasks(outRoot) {
       minify: true,
       legalComments: 'external',
       logLevel: 'warning',
-      metafile: true,
       external: OPTIONAL_MODULES,
+    };
+    const entry = join(root, 'tasks', name, 'main.ts');
+    const result = await build({
+      ...options,
+      entryPoints: [entry],
+      outfile: join(out, 'index.js'),
+      metafile: true,
+      plugins: [await lazyChunks({ root, entry, options })],
     });
     checkSingleTaskLib(result.metafile, name);
     // task-lib reads its messages from next to its own file, which after bundling is index.js.
