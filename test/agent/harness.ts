@@ -28,6 +28,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Sends the agent's cancel signal (SIGINT) to the task when aborted. */
   cancel?: AbortSignal;
+  /** Sends the cancel signal once the task prints a line matching this. */
+  cancelWhen?: RegExp;
   env?: Record<string, string>;
 }
 
@@ -138,7 +140,14 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
   const child = spawn(node, [target], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
+  let cancelled = false;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (options.cancelWhen && !cancelled && options.cancelWhen.test(stdout)) {
+      cancelled = true;
+      child.kill('SIGINT');
+    }
+  });
   child.stderr.on('data', (d) => (stderr += d));
   const onCancel = () => child.kill('SIGINT');
   options.cancel?.addEventListener('abort', onCancel, { once: true });

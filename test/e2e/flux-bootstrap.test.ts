@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Socket } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask, visibleOutput } from '../agent/harness';
@@ -27,7 +28,8 @@ beforeAll(async () => {
   });
 });
 
-const bootstrap = (extra: Record<string, string> = {}) => runTask({
+const bootstrap = (extra: Record<string, string> = {}, run: { cancelWhen?: RegExp } = {}) => runTask({
+  ...run,
   task: 'FluxBootstrap',
   workingDirectory: work,
   inputs: {
@@ -138,5 +140,26 @@ describe('FluxBootstrap@1', () => {
     const takeOver = await bootstrap({ takeOwnership: 'true' });
     expect(takeOver.result, takeOver.stdout).toBe('Succeeded');
     expect(takeOver.plainLines).toContain('Deployment/flux-system/kustomize-controller configured');
+  });
+
+  it('stops when the pipeline cancels, and a re-run finishes the job', async () => {
+    // A Git server that accepts connections and never answers keeps the source pending.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const started = Date.now();
+    try {
+      const cancelled = await bootstrap({ gitUrl: `http://127.0.0.1:${port}/platform.git`, syncName: 'cancel-me', gitPath: './clusters/test' }, { cancelWhen: /Pointing Flux at/ });
+      expect(cancelled.result, cancelled.stdout).toBe('Cancelled');
+      expect(cancelled.completeMessage).toMatch(/Cancelled by the pipeline\. Re-run the step to finish/);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      held.forEach((s) => s.destroy());
+      silent.close();
+    }
+    const rerun = await bootstrap({ syncName: 'cancel-me', gitPath: './clusters/test' });
+    expect(rerun.result, rerun.stdout).toBe('Succeeded');
+    expect(((await live('/api/v1/namespaces/default/configmaps/settings')).data as Record<string, string>).environment).toBe('test');
   });
 });
