@@ -1,14 +1,31 @@
 import { readFileSync } from 'node:fs';
+import type { PipelineOidcRequest } from '../azure/pipeline-oidc-token';
 import type { ClusterConnectionInput } from '../pipeline/cluster-connection-inputs';
 import { TaskError } from '../pipeline/errors';
+import type { TaskContext } from '../pipeline/task-context';
 import type { ClusterAccess } from '../kube/access';
 import { accessFromKubeconfig, accessFromServiceConnection } from '../kube/connection';
 
+export interface AzureAccessOptions {
+  /** Workload identity federation: how the job asks for its OIDC token (see pipelineOidcRequest). */
+  oidc?: PipelineOidcRequest;
+  signal?: AbortSignal;
+}
+
+/** clusterAccess with everything taken from the task context, workload identity federation included. */
+export async function clusterAccessFor(ctx: TaskContext, input: ClusterConnectionInput): Promise<ClusterAccess> {
+  const register = (value: string) => ctx.secrets.add(value);
+  if (input.kind !== 'azureResourceManager') return clusterAccess(input, register);
+  const { pipelineOidcRequest } = await import('./azure');
+  return clusterAccess(input, register, { oidc: pipelineOidcRequest(ctx.agent, register), signal: ctx.signal });
+}
+
 /**
  * Turns the "Cluster connection" inputs into access to the API server: a kubeconfig file, a
- * Kubernetes service connection, or (with AKS support) an Azure Resource Manager connection.
+ * Kubernetes service connection, or an Azure Resource Manager connection (AKS credentials through
+ * ARM; Entra ID clusters with a refreshed token for the AKS server application).
  */
-export async function clusterAccess(input: ClusterConnectionInput, registerSecret: (value: string) => void): Promise<ClusterAccess> {
+export async function clusterAccess(input: ClusterConnectionInput, registerSecret: (value: string) => void, azure: AzureAccessOptions = {}): Promise<ClusterAccess> {
   let access: ClusterAccess;
   switch (input.kind) {
     case 'kubeconfig':
@@ -25,11 +42,16 @@ export async function clusterAccess(input: ClusterConnectionInput, registerSecre
         throw new TaskError(`Input 'kubernetesServiceConnection': ${(error as Error).message}.`, 'Check the service connection in Project settings > Service connections.');
       }
       break;
-    case 'azureResourceManager':
-      throw new TaskError(
-        "This version cannot fetch AKS credentials through an Azure Resource Manager connection yet; nothing was changed.",
-        "Set connectionType to 'kubeconfig' with the kubeconfigPath output of AksBootstrap, or use a Kubernetes service connection.",
-      );
+    case 'azureResourceManager': {
+      // Loaded on demand: the Azure SDKs are not needed by the other two connection types.
+      const { connectAzure } = await import('./azure');
+      const { aksClusterAccess } = await import('../aks/credentials');
+      const { azure: credentials, client } = connectAzure(input.azure, 'azureSubscription', { onSecret: registerSecret, oidc: azure.oidc });
+      access = await aksClusterAccess(client, credentials.credential, { resourceGroup: input.resourceGroup, name: input.clusterName }, {
+        admin: input.admin, onSecret: registerSecret, signal: azure.signal, clusterInput: 'kubernetesCluster', adminInput: 'useClusterAdmin',
+      });
+      break;
+    }
   }
   for (const secret of [access.token, access.password, access.clientKeyPem]) if (secret) registerSecret(secret);
   return access;

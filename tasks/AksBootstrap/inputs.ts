@@ -3,6 +3,8 @@ import { yamlLib } from '../../shared/pipeline/lazy-yaml';
 import { readEndpoint, clusterName, resourceGroupName } from '../../shared/pipeline/cluster-connection-inputs';
 import { InputError } from '../../shared/pipeline/errors';
 import type { TaskContext } from '../../shared/pipeline/task-context';
+import { ExtraPropertiesError, extraPropertiesModel } from '../../shared/aks/extra-properties';
+import { type ClusterSpec, MANAGED_BY_TAG, type NetworkPlugin } from '../../shared/aks/spec';
 
 export type Mode = 'createOrUpdate' | 'recreate' | 'delete';
 
@@ -18,62 +20,70 @@ export function readAksInputs(ctx: TaskContext) {
     allowUnmanaged: i.bool('allowUnmanaged'),
     timeoutMinutes: i.int('timeoutMinutes', { min: 1, max: 720 }) ?? 60,
   };
-  if (mode === 'delete') return { ...common, spec: undefined };
+  if (mode === 'delete') return { ...common, spec: undefined, useClusterAdmin: false };
 
-  const networkPlugin = i.choice('networkPlugin') ?? 'azureOverlay';
+  const networkPlugin = i.choice<NetworkPlugin>('networkPlugin') ?? 'azureOverlay';
+  const networkPolicy = i.choice('networkPolicy') ?? 'none';
+  if (networkPolicy === 'cilium' && networkPlugin !== 'azure' && networkPlugin !== 'azureOverlay') {
+    throw new InputError('networkPolicy', `Cilium needs Azure CNI, not '${networkPlugin}'`, "networkPlugin 'azureOverlay' or 'azure', or another network policy");
+  }
   const serviceCidr = cidr(i.string('serviceCidr'), 'serviceCidr');
   const dnsServiceIp = ipv4(i.string('dnsServiceIp'), 'dnsServiceIp');
   if (serviceCidr && dnsServiceIp && !inCidr(dnsServiceIp, serviceCidr)) {
     throw new InputError('dnsServiceIp', `${dnsServiceIp} is outside the service CIDR ${serviceCidr}`, 'an address inside serviceCidr');
   }
   const autoscale = i.bool('systemPoolAutoscale');
-  const minCount = autoscale ? i.int('systemPoolMinCount', { min: 1, max: 1000 }) : undefined;
-  const maxCount = autoscale ? i.int('systemPoolMaxCount', { min: 1, max: 1000 }) : undefined;
+  const minCount = autoscale ? i.int('systemPoolMinCount', { min: 1, max: 1000 }) ?? 3 : undefined;
+  const maxCount = autoscale ? i.int('systemPoolMaxCount', { min: 1, max: 1000 }) ?? 5 : undefined;
   if (minCount !== undefined && maxCount !== undefined && minCount > maxCount) {
     throw new InputError('systemPoolMaxCount', `the maximum ${maxCount} is below the minimum ${minCount}`, 'a maximum at least as large as systemPoolMinCount');
   }
-  return {
-    ...common,
-    spec: {
-      location: location(i.required('location')),
-      kubernetesVersion: kubernetesVersion(i.required('kubernetesVersion')),
-      allowPreviewVersions: i.bool('allowPreviewVersions'),
-      tier: i.choice('tier') ?? 'Standard',
-      dnsPrefix: i.string('dnsPrefix'),
-      subnetId: subnetId(i.required('subnetId')),
-      networkPlugin,
-      networkPolicy: i.choice('networkPolicy') ?? 'none',
-      podCidr: cidr(i.string('podCidr'), 'podCidr'),
-      serviceCidr,
-      dnsServiceIp,
-      outboundType: i.choice('outboundType') ?? 'loadBalancer',
-      privateCluster: i.bool('privateCluster'),
-      privateDnsZone: i.string('privateDnsZone'),
-      authorizedIpRanges: i.list('authorizedIpRanges').map((r) => cidr(r, 'authorizedIpRanges')!),
-      identityType: i.choice('identityType') ?? 'SystemAssigned',
-      userAssignedIdentityId: i.string('userAssignedIdentityId'),
-      entraId: i.bool('entraId'),
-      adminGroupObjectIds: i.list('adminGroupObjectIds').map((g) => guid(g, 'adminGroupObjectIds')),
-      azureRbac: i.bool('azureRbac'),
-      disableLocalAccounts: i.bool('disableLocalAccounts'),
-      oidcIssuer: i.bool('oidcIssuer'),
-      workloadIdentity: i.bool('workloadIdentity'),
-      systemPool: {
-        name: poolName(i.string('systemPoolName') ?? 'system'),
-        vmSize: vmSize(i.string('systemPoolVmSize') ?? 'Standard_D4ds_v5'),
-        autoscale,
-        count: autoscale ? undefined : i.int('systemPoolCount', { min: 1, max: 1000 }) ?? 3,
-        minCount,
-        maxCount,
-        zones: i.list('systemPoolZones').map(zone),
-        osDiskSizeGB: i.int('systemPoolOsDiskSizeGB', { min: 30, max: 2048 }),
-        maxPods: i.int('systemPoolMaxPods', { min: 10, max: 250 }),
-      },
-      tags: tags(i.keyValues('tags')),
-      extraProperties: extraProperties(i.filePath('extraPropertiesFile')),
-      useClusterAdmin: i.bool('useClusterAdmin'),
+  const entraId = i.bool('entraId');
+  const disableLocalAccounts = i.bool('disableLocalAccounts');
+  const useClusterAdmin = i.bool('useClusterAdmin');
+  if (useClusterAdmin && entraId && disableLocalAccounts) {
+    throw new InputError('useClusterAdmin', 'a cluster with local accounts disabled has no admin credentials', "'false' (the kubeconfig then carries an Entra ID token), or disableLocalAccounts 'false'");
+  }
+  const identityType = i.choice<ClusterSpec['identityType']>('identityType') ?? 'SystemAssigned';
+  const spec: ClusterSpec = {
+    location: location(i.required('location')),
+    kubernetesVersion: kubernetesVersion(i.required('kubernetesVersion')),
+    allowPreviewVersions: i.bool('allowPreviewVersions'),
+    tier: i.choice('tier') ?? 'Standard',
+    dnsPrefix: dnsPrefix(i.string('dnsPrefix')),
+    subnetId: subnetId(i.required('subnetId')),
+    networkPlugin,
+    networkPolicy,
+    podCidr: cidr(i.string('podCidr'), 'podCidr'),
+    serviceCidr,
+    dnsServiceIp,
+    outboundType: i.choice('outboundType') ?? 'loadBalancer',
+    privateCluster: i.bool('privateCluster'),
+    privateDnsZone: privateDnsZone(i.string('privateDnsZone')),
+    authorizedIpRanges: i.list('authorizedIpRanges').map((r) => cidr(r, 'authorizedIpRanges')!),
+    identityType,
+    userAssignedIdentityId: identityType === 'UserAssigned' ? identityId(i.required('userAssignedIdentityId')) : undefined,
+    entraId,
+    adminGroupObjectIds: i.list('adminGroupObjectIds').map((g) => guid(g, 'adminGroupObjectIds')),
+    azureRbac: i.bool('azureRbac'),
+    disableLocalAccounts,
+    oidcIssuer: i.bool('oidcIssuer'),
+    workloadIdentity: i.bool('workloadIdentity'),
+    systemPool: {
+      name: poolName(i.string('systemPoolName') ?? 'system'),
+      vmSize: vmSize(i.string('systemPoolVmSize') ?? 'Standard_D4ds_v5'),
+      autoscale,
+      count: autoscale ? undefined : i.int('systemPoolCount', { min: 1, max: 1000 }) ?? 3,
+      minCount,
+      maxCount,
+      zones: [...new Set(i.list('systemPoolZones').map(zone))],
+      osDiskSizeGB: i.int('systemPoolOsDiskSizeGB', { min: 30, max: 2048 }),
+      maxPods: i.int('systemPoolMaxPods', { min: 10, max: 250 }),
     },
+    tags: tags(i.keyValues('tags')),
+    extraProperties: extraProperties(i.filePath('extraPropertiesFile')),
   };
+  return { ...common, spec, useClusterAdmin };
 }
 
 export type AksInputs = ReturnType<typeof readAksInputs>;
@@ -147,6 +157,7 @@ function zone(value: string): string {
 
 function tags(values: Record<string, string>): Record<string, string> {
   for (const key of Object.keys(values)) {
+    if (key.toLowerCase() === MANAGED_BY_TAG.key) throw new InputError('tags', `the tag '${key}' is set by the task itself`, 'other tag names');
     if (key.length > 512 || /[<>%&\\?/]/.test(key)) throw new InputError('tags', `'${key}' is not a valid tag name`, 'tag names of at most 512 characters without < > % & \\ ? /');
   }
   return values;
@@ -163,5 +174,33 @@ function extraProperties(path: string | undefined): Record<string, unknown> | un
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new InputError('extraPropertiesFile', `${path} does not hold an object`, 'a JSON or YAML object of ManagedCluster properties');
   }
-  return value as Record<string, unknown>;
+  try {
+    return extraPropertiesModel(value as Record<string, unknown>);
+  } catch (error) {
+    if (error instanceof ExtraPropertiesError) throw new InputError('extraPropertiesFile', `${path}: ${error.message}`, 'properties of the ARM ManagedCluster `properties` object, e.g. autoUpgradeProfile or addonProfiles');
+    throw error;
+  }
+}
+
+function dnsPrefix(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[a-zA-Z0-9]$|^[a-zA-Z0-9][-a-zA-Z0-9]{0,52}[a-zA-Z0-9]$/.test(value)) {
+    throw new InputError('dnsPrefix', `'${value}' is not a valid DNS prefix`, '1 to 54 letters, digits and hyphens, starting and ending with a letter or digit');
+  }
+  return value;
+}
+
+function privateDnsZone(value: string | undefined): string | undefined {
+  if (value === undefined || /^(system|none)$/i.test(value)) return value?.toLowerCase();
+  if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/privateDnsZones\/[^/]+$/i.test(value)) {
+    throw new InputError('privateDnsZone', `'${value}' is neither 'system', 'none' nor a private DNS zone resource ID`, "'system', 'none' or /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone>");
+  }
+  return value;
+}
+
+function identityId(value: string): string {
+  if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i.test(value)) {
+    throw new InputError('userAssignedIdentityId', `'${value}' is not a user-assigned identity resource ID`, '/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>');
+  }
+  return value;
 }

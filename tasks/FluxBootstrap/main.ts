@@ -8,13 +8,13 @@ main(definition as TaskDefinition, async (ctx) => {
   const credential = o.auth === 'token' ? { kind: 'token' as const, username: o.username, password: o.token!, caPem: o.caPem }
     : o.auth === 'ssh' ? { kind: 'ssh' as const, identity: await readSshKey(ctx), knownHosts: o.knownHosts! }
       : { kind: 'none' as const };
-  const { clusterAccess } = await import('../../shared/connect/cluster-access');
+  const { clusterAccessFor } = await import('../../shared/connect/cluster-access');
   const { KubeClient } = await import('../../shared/kube/client');
   const { ResourceManager } = await import('../../shared/kube/resource-manager');
   const { bootstrapFlux } = await import('../../shared/flux/bootstrap');
   const { branchHead } = await import('../../shared/flux/ls-remote');
   const canAskHead = o.auth === 'token' || (o.auth === 'none' && o.sync.url.startsWith('http'));
-  const manager = new ResourceManager(new KubeClient(await clusterAccess(o.connection, (v) => ctx.secrets.add(v))), { log: ctx.log.debug });
+  const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, o.connection)), { log: ctx.log.debug });
   try {
     const r = await bootstrapFlux(manager, {
       ...o, credential, signal: ctx.signal, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,

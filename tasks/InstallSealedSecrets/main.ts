@@ -16,11 +16,11 @@ main(definition as TaskDefinition, async (ctx) => {
     if (error instanceof KeyPairError) throw new InputError(pair.keyInput === pair.certInput ? pair.keyInput : `${pair.keyInput}' / '${pair.certInput}`, error.message.replace(/\.$/, ''));
     throw error;
   }
-  const { clusterAccess } = await import('../../shared/connect/cluster-access');
+  const { clusterAccessFor } = await import('../../shared/connect/cluster-access');
   const { KubeClient } = await import('../../shared/kube/client');
   const { ResourceManager } = await import('../../shared/kube/resource-manager');
   const { installSealedSecrets } = await import('../../shared/sealed-secrets/install');
-  const manager = new ResourceManager(new KubeClient(await clusterAccess(o.connection, (v) => ctx.secrets.add(v))), { log: ctx.log.debug });
+  const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, o.connection)), { log: ctx.log.debug });
   try {
     const r = await installSealedSecrets(manager, { ...o, ...pair, signal: ctx.signal, log: ctx.log.info, progress: ctx.log.progress });
     r.warnings.forEach(ctx.log.warning);

@@ -218,7 +218,8 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
       ...(identity && !isObject(properties.servicePrincipalProfile) ? { servicePrincipalProfile: { clientId: 'msi' } } : {}),
       ...(identity ? {
         identityProfile: {
-          kubeletidentity: {
+          // The kubelet identity lives as long as the cluster: updates keep it.
+          kubeletidentity: ((existingProperties.identityProfile as Json | undefined)?.kubeletidentity as Json | undefined) ?? {
             resourceId: `/subscriptions/${context.subscriptionId}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${context.name}-agentpool`,
             clientId: randomUUID(),
             objectId: randomUUID(),
@@ -227,5 +228,11 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
       } : {}),
     },
   };
+  // AKS publishes an issuer URL per cluster once the OIDC issuer is on, and keeps it across updates.
+  const oidc = (resource.properties as Json).oidcIssuerProfile;
+  if (isObject(oidc) && oidc.enabled === true) {
+    const previous = (existingProperties.oidcIssuerProfile as Json | undefined)?.issuerURL;
+    oidc.issuerURL = previous ?? `https://${location}.oic.prod-aks.azure.com/${tenantId}/${randomUUID()}/`;
+  }
   return { resource, kubernetesVersion, entraId };
 }
