@@ -2,13 +2,16 @@
 // fresh etcd + kube-apiserver (test/platform/control-plane.ts). For an AKS-managed Entra ID
 // cluster the API server also trusts the Entra emulator through structured authentication
 // configuration (a JWT authenticator for the AKS server application), and AKS's admin bindings
-// are created, so Entra tokens work exactly as against AKS.
+// are created, so Entra tokens work exactly as against AKS. What AKS adds is the same whether the
+// cluster is a bare control plane or a full local cluster (full-cluster-factory.ts), so both
+// factories share aksClusterFactory and differ only in how they start the API server.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startControlPlane, type ControlPlaneOptions } from '../platform/control-plane.js';
-import type { ClusterFactory, EntraIdAuthentication } from './arm/cluster-factory.js';
+import type { KubeApi } from '../platform/kube-api.js';
+import type { ClusterEndpoint, ClusterFactory, ClusterSpec, EntraIdAuthentication } from './arm/cluster-factory.js';
 
 /** kube-apiserver --authentication-config for an Entra-enabled cluster. */
 export function entraAuthenticationConfig(entra: EntraIdAuthentication): string {
@@ -36,7 +39,17 @@ function clusterAdminBinding(name: string, subjects: Array<{ kind: 'Group' | 'Us
   };
 }
 
-export function controlPlaneClusterFactory(options: Pick<ControlPlaneOptions, 'baseDir' | 'startTimeoutMs'> = {}): ClusterFactory {
+/** What aksClusterFactory needs of a started API server. */
+export interface StartedApiServer extends Omit<ClusterEndpoint, 'stop'> {
+  api: KubeApi;
+  stop(): Promise<void>;
+}
+
+/** Starts an API server (and whatever runs beside it) with the arguments AKS's features need. */
+export type ApiServerStarter = (options: { name: string; extraApiServerArgs: string[] }, spec: ClusterSpec) => Promise<StartedApiServer>;
+
+/** A ClusterFactory that adds to any started API server what AKS adds: Entra ID authentication and admin bindings. */
+export function aksClusterFactory(start: ApiServerStarter): ClusterFactory {
   return async (spec) => {
     const configDir = spec.entraId ? mkdtempSync(join(tmpdir(), `aks-authn-${spec.name}-`)) : undefined;
     const extraApiServerArgs: string[] = [];
@@ -48,7 +61,7 @@ export function controlPlaneClusterFactory(options: Pick<ControlPlaneOptions, 'b
     const removeConfig = () => configDir && rmSync(configDir, { recursive: true, force: true });
     let plane;
     try {
-      plane = await startControlPlane({ ...options, name: spec.name, extraApiServerArgs });
+      plane = await start({ name: spec.name, extraApiServerArgs }, spec);
     } catch (error) {
       removeConfig();
       throw error;
@@ -79,4 +92,9 @@ export function controlPlaneClusterFactory(options: Pick<ControlPlaneOptions, 'b
       },
     };
   };
+}
+
+/** Bare control planes: the API behaves as on AKS, but no controller ever runs (no kubelet). */
+export function controlPlaneClusterFactory(options: Pick<ControlPlaneOptions, 'baseDir' | 'startTimeoutMs'> = {}): ClusterFactory {
+  return aksClusterFactory((args) => startControlPlane({ ...options, ...args }));
 }

@@ -1,0 +1,153 @@
+// Everything an example pipeline expects to exist around it, made locally: Entra ID, ARM and Azure
+// DevOps emulators (every AKS cluster a full local cluster that runs the real controllers), the
+// landing zone the pipeline names (subscription, resource groups, subnet, admin group), a
+// workload-identity service connection, the platform-components repository on a git server, and
+// a fresh Sealed Secrets key pair (openssl) in the pipeline's secret variables. What it returns is
+// what Azure DevOps would hold: the environment file, the pipeline-settings variables, and the
+// few values that cannot be the same on this machine (repository URL, release mirror).
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { makeKeyPair } from '../agent/fixtures';
+import { startAzureEmulators, type AzureEmulators } from '../emulators/azure-emulators';
+import { ensureEmulatorTrustBundle } from '../emulators/ca';
+import { fullClusterFactory, type FullClusters } from '../emulators/full-cluster-factory';
+import type { GitClient } from '../platform/git-server';
+import type { PipelineDefinition } from './definition';
+import type { LocalEnvironment, PipelineVariables } from './environment';
+import { landingZoneOf, type LandingZone } from './landing-zone';
+
+export interface LocalStackOptions {
+  /** The pipelines to prepare for (their AksBootstrap steps name the landing zone). */
+  pipelines: PipelineDefinition[];
+  /** Git server that holds the platform repository (Flux pulls from it). */
+  git: GitClient;
+  /** Base URL serving the Flux and Sealed Secrets release files at GitHub's paths. */
+  releasesBaseUrl: string;
+  /** The platform repository to push: a folder, e.g. examples/platform-components. */
+  platformRepository: { name: string; dir: string };
+  /** Key pair bits; 4096 as the README recommends, less for quicker tests. */
+  keyBits?: number;
+}
+
+export interface LocalStack {
+  emulators: AzureEmulators;
+  clusters: FullClusters;
+  landingZone: LandingZone;
+  environment: LocalEnvironment;
+  pipelineVariables: PipelineVariables;
+  /** Values of pipeline variables that must differ on this machine. */
+  overrides: Record<string, string>;
+  keyPair: { certPem: string; keyPem: string };
+  platformRepositoryUrl: string;
+  /** What the platform repository's first commit holds (a checkout, for pipelines that read it). */
+  platformFiles: Record<string, string>;
+  /** The Entra application behind the service connections. */
+  servicePrincipal: { clientId: string; objectId: string };
+  stop(): Promise<void>;
+}
+
+/** Every file of a folder, by path relative to it (what a first commit of it holds). */
+export function filesOf(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at)) {
+      const path = join(at, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(dir, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
+  const landingZone = landingZoneOf(o.pipelines);
+  const clusters = fullClusterFactory();
+  const emulators = await startAzureEmulators({ clusterFactory: clusters.factory, subscriptionId: landingZone.subscriptionId });
+  try {
+    const { arm, entra, devops, tenantId, subscriptionId } = emulators;
+    for (const group of landingZone.clusterResourceGroups) arm.addResourceGroup({ subscriptionId, name: group, location: landingZone.location });
+    for (const subnet of landingZone.subnets) {
+      arm.addResourceGroup({ subscriptionId, name: subnet.resourceGroup, location: landingZone.location });
+      const id = arm.addSubnet({ subscriptionId, resourceGroup: subnet.resourceGroup, vnet: subnet.vnet, name: subnet.name, addressPrefix: '10.240.0.0/22' });
+      if (id.toLowerCase() !== subnet.id.toLowerCase()) throw new Error(`the emulator made subnet ${id}, the pipeline names ${subnet.id}`);
+    }
+
+    // Workload identity federation: the service connection's identity trusts the organization's
+    // OIDC issuer for this connection's subject, and is in the clusters' admin group.
+    const project = devops.addProject({ name: 'platform' });
+    const planId = randomUUID();
+    const jobId = randomUUID();
+    const serviceConnections: LocalEnvironment['serviceConnections'] = {};
+    let servicePrincipal = { clientId: '', objectId: '' };
+    for (const name of landingZone.serviceConnections) {
+      const connection = devops.addServiceConnection({ name, project: project.name });
+      const app = entra.addApp({ tenantId, clientId: randomUUID(), federated: { issuer: devops.oidcIssuer, subject: connection.subject }, groups: landingZone.adminGroupObjectIds });
+      servicePrincipal = { clientId: app.clientId, objectId: app.objectId };
+      serviceConnections[name] = {
+        id: connection.id,
+        type: 'azurerm',
+        url: `${arm.url}/`,
+        scheme: 'WorkloadIdentityFederation',
+        params: { tenantid: tenantId, serviceprincipalid: app.clientId, workloadIdentityFederationIssuer: devops.oidcIssuer, workloadIdentityFederationSubject: connection.subject },
+        data: {
+          subscriptionId, subscriptionName: 'Platform', environment: 'AzureCloud', scopeLevel: 'Subscription',
+          // Where Entra ID is: the emulator instead of login.microsoftonline.com.
+          environmentAuthorityUrl: `${entra.url}/`, activeDirectoryServiceEndpointResourceId: 'https://management.core.windows.net/',
+        },
+      };
+    }
+
+    const keyPair = makeKeyPair({ bits: o.keyBits ?? 4096, days: 3650 });
+    const environmentName = landingZone.environment ?? 'dev';
+    // The same pair as a secure file, for pipelines that take the key that way (keySource: secureFile).
+    const secureFile = devops.addSecureFile({ project: project.name, name: `sealed-secrets-${environmentName}.pem`, content: keyPair.certPem + keyPair.keyPem });
+    const files = { ...filesOf(o.platformRepository.dir), [`sealed-secrets/${environmentName}.crt`]: keyPair.certPem };
+    const { url: platformRepositoryUrl } = await o.git.createRepo(o.platformRepository.name, { files, message: 'Platform components' });
+
+    const environment: LocalEnvironment = {
+      serviceConnections,
+      secureFiles: { [secureFile.name]: { id: secureFile.id, ticket: secureFile.ticket } },
+      systemVariables: {
+        'System.CollectionUri': devops.collectionUrl,
+        'System.TeamFoundationCollectionUri': devops.collectionUrl,
+        'System.TeamProject': project.name,
+        'System.TeamProjectId': project.id,
+        'System.PlanId': planId,
+        'System.JobId': jobId,
+        'System.OidcRequestUri': devops.oidcRequestUri({ project: project.name, planId, jobId }),
+      },
+      accessToken: devops.systemAccessToken,
+      env: { NODE_EXTRA_CA_CERTS: ensureEmulatorTrustBundle() },
+    };
+    return {
+      emulators,
+      clusters,
+      landingZone,
+      environment,
+      pipelineVariables: {
+        variables: { sealedSecretsCert: b64(keyPair.certPem) },
+        secrets: {
+          sealedSecretsKey: b64(keyPair.keyPem),
+          fluxGitToken: o.git.password ?? '',
+          // register-system.yml: the team repository's read PAT (Azure Repos in the emulator) and
+          // the team channel's webhook (nothing listens there locally).
+          systemReadToken: devops.addPersonalAccessToken(),
+          teamsWebhookUrl: `${devops.url}/teams-webhook/${randomUUID()}`,
+        },
+      },
+      overrides: { platformRepoUrl: platformRepositoryUrl, githubReleasesUrl: o.releasesBaseUrl },
+      keyPair,
+      platformRepositoryUrl,
+      platformFiles: files,
+      servicePrincipal,
+      stop: () => emulators.stop(),
+    };
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+}
