@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { resourcePath } from './discovery';
 import type { Engine } from './engine';
 import { ObjectFailedError, WaitTimeoutError } from './errors';
@@ -29,11 +30,14 @@ export async function waitForReady(engine: Engine, objects: KubeObject[], option
   for (const [k] of wanted) state.set(k, { readiness: { state: 'pending', message: 'not found yet' } });
 
   const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(options.signal!.reason);
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  setMaxListeners(256, stop.signal);
 
   return new Promise<Map<string, KubeObject>>((resolve, reject) => {
     let settled = false;
+    // One listener on the task's signal per wait, removed when the wait ends (a long task waits
+    // many times on the same signal).
+    const onOuterAbort = () => finish(options.signal!.reason);
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const finish = (error?: unknown) => {
       if (settled) return;
       settled = true;
@@ -48,7 +52,6 @@ export async function waitForReady(engine: Engine, objects: KubeObject[], option
       finish(new WaitTimeoutError(Math.round(options.timeoutMs / 1000), pending));
     }, options.timeoutMs);
     if (options.signal?.aborted) return finish(options.signal.reason);
-    options.signal?.addEventListener('abort', () => finish(options.signal!.reason), { once: true });
 
     const observe = (o: KubeObject) => {
       const k = key(o);

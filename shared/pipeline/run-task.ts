@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ export type TaskBody = (ctx: TaskContext) => Promise<string | void>;
  */
 export async function runTask(definition: TaskDefinition, agent: AgentPort, body: TaskBody): Promise<TaskOutcome> {
   const controller = new AbortController();
+  // Every request in flight listens to the cancel signal, and the engine runs dozens at once.
+  setMaxListeners(256, controller.signal);
   const onSignal = (sig: NodeJS.Signals) => {
     agent.warning(`Received ${sig}: the pipeline is cancelling this step. Stopping at the next safe point.`);
     controller.abort(Object.assign(new Error('The pipeline cancelled the step.'), { name: 'AbortError' }));

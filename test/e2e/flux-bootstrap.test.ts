@@ -62,6 +62,7 @@ describe('FluxBootstrap@1', () => {
     const head = await platform.git.head(repo, 'main');
     const run = await bootstrap();
     expect(run.result, run.stdout).toBe('Succeeded');
+    expect(run.stderr).toBe('');
     expect(run.variables.appliedRevision.value).toBe(`main@sha1:${head}`);
     expect(run.completeMessage).toContain(`main@sha1:${head}`);
     const cm = await live('/api/v1/namespaces/platform-dev/configmaps/settings');

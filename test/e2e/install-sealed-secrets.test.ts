@@ -71,6 +71,7 @@ describe('InstallSealedSecrets@1', () => {
     expect(await keySecrets()).toEqual([]);
     firstRun = await install(first);
     expect(firstRun.result, firstRun.stdout).toBe('Succeeded');
+    expect(firstRun.stderr).toBe('');
     expect(await keySecrets()).toHaveLength(1);
     expect(await servedCert()).toBe(first.certPem.trim());
     const certFile = firstRun.variables.certificatePath.value;
