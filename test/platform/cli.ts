@@ -1,4 +1,4 @@
-// The local platform for manual use and for `npm start`:
+// The local platform for manual use (npm start runs the example pipeline instead, test/pipeline):
 //   npx tsx test/platform/cli.ts up [--flux] [--sealed-secrets] [--info-file <path>]
 //     starts the platform, prints where everything is, writes the same as JSON to the info file
 //     (default: <cache>/platform.json), and runs until Ctrl-C, then stops everything.
