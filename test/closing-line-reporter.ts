@@ -6,13 +6,15 @@ export default class ClosingLineReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of modules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') counts.passed++;
-        else if (state === 'failed') counts.failed++;
+        else if (state === 'failed') failedHere++;
         else counts.skipped++;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed++;
+      // A file can fail with no failed test (a hook or an import threw): count the file itself.
+      counts.failed += failedHere || (module.state() === 'failed' ? 1 : 0);
     }
     counts.failed += errors.length;
     // After every other reporter's summary, so it is the log's last line.

@@ -131,6 +131,11 @@ function printLogsOnFailure(logs: () => string): void {
     afterEach((ctx) => {
       if (ctx.task.result?.state === 'fail') process.stderr.write(`\n[platform] logs after failed test "${ctx.task.name}":\n${logs()}\n`);
     });
+    // A failing beforeAll fails no test (they are skipped): print the logs for the file then.
+    afterAll((suite) => {
+      const failedHook = (suite as { result?: { state?: string } }).result?.state === 'fail';
+      if (failedHook) process.stderr.write(`\n[platform] logs after a failed set-up of ${(suite as { name?: string }).name ?? 'this file'}:\n${logs()}\n`);
+    });
   } catch {
     // Called from inside a test: no hook then (call usePlatform() at the top of the file for one).
   }

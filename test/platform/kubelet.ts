@@ -19,7 +19,7 @@ import { platformBinaries } from './binaries.js';
 import { controllerForImage, type KnownController } from './controller-catalog.js';
 import { startInformer } from './informer.js';
 import type { KubeApi, KubeObject } from './kube-api.js';
-import { freePort, sleep, startProcess, type ManagedProcess } from './processes.js';
+import { freePort, sleep, startProcess, tailOf, type ManagedProcess } from './processes.js';
 import { ServiceProxy } from './service-proxy.js';
 
 interface EnvVar {
@@ -348,6 +348,12 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       if (signal.aborted) break;
       rt.info.restarts += 1;
       rt.info.pid = undefined;
+      // A port chosen as free can be taken (e.g. as the source port of a connection) before the
+      // controller binds it; a controller that never bound its ports gets new ones.
+      if (!ready && /address already in use/.test(tailOf(rt.info.logFile, 4000))) {
+        log(`${rt.key}: a port was taken before the controller could bind it; choosing new ports`);
+        portsByKey.delete(rt.key);
+      }
       rt.info.waiting = `CrashLoopBackOff: exited with ${await proc.exited}`;
       publish();
       const dd = dep();

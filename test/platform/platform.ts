@@ -160,8 +160,21 @@ export async function installRelease(api: KubeApi, url: string, timeoutMs = 120_
   await Promise.all(applied.filter((o) => o.kind === 'Deployment').map((d) => waitForDeploymentAvailable(api, d.metadata.namespace!, d.metadata.name, timeoutMs)));
 }
 
-/** Waits as `kubectl rollout status` does: observed generation, all replicas updated and available. */
-export function waitForDeploymentAvailable(api: KubeApi, namespace: string, name: string, timeoutMs = 120_000) {
+/**
+ * Waits as `kubectl rollout status` does: observed generation, all replicas updated and available.
+ * On timeout the error carries the Deployment's events (the kubelet stand-in records why a
+ * controller is not running there).
+ */
+export async function waitForDeploymentAvailable(api: KubeApi, namespace: string, name: string, timeoutMs = 120_000) {
+  try {
+    return await waitForAvailable(api, namespace, name, timeoutMs);
+  } catch (error) {
+    const events = await api.get<{ items: { reason?: string; message?: string }[] }>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: `involvedObject.name=${name}` }).catch(() => ({ items: [] }));
+    throw new Error(`${(error as Error).message.slice(0, 300)}\nevents: ${events.items.map((e) => `${e.reason}: ${e.message}`).join(' | ') || 'none'}`);
+  }
+}
+
+function waitForAvailable(api: KubeApi, namespace: string, name: string, timeoutMs: number) {
   return api.waitFor<{ metadata: { generation?: number }; spec: { replicas?: number }; status?: Record<string, number> }>(
     `Deployment ${namespace}/${name} available`,
     `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
