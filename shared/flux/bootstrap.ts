@@ -68,7 +68,7 @@ export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOption
   });
   o.progress(55, `Pointing Flux at ${o.sync.url} ${o.sync.branch}:${o.sync.path}`);
   const syncChanges = await manager.applyAll([...(secret ? [secret] : []), gitRepository, kustomization], { signal: o.signal, timeoutMs: o.timeoutMs, force: true });
-  for (const line of syncChanges.lines().map((l) => l.replace(/^Secret\//, 'Secret/'))) o.log(line);
+  for (const line of syncChanges.lines()) o.log(line);
 
   // The head of the branch, where it can be read the way Flux reads it (HTTPS); an SSH or
   // workload-identity source is asked to reconcile instead.

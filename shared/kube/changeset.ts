@@ -13,10 +13,6 @@ export class ChangeSet {
     this.entries.push({ ref, action });
   }
 
-  append(other: ChangeSet): void {
-    this.entries.push(...other.entries);
-  }
-
   count(action: ChangeAction): number {
     return this.entries.filter((e) => e.action === action).length;
   }

@@ -119,20 +119,6 @@ export class Inputs {
     return full;
   }
 
-  /** A URL with one of the given protocols. */
-  url(name: string, protocols: string[] = ['https:']): URL | undefined {
-    const value = this.string(name);
-    if (value === undefined) return undefined;
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new InputError(name, `'${value}' is not a URL`, `an absolute ${protocols.join(' or ')} URL`);
-    }
-    if (!protocols.includes(url.protocol)) throw new InputError(name, `'${value}' uses ${url.protocol}`, `a ${protocols.join(' or ')} URL`);
-    return url;
-  }
-
   /**
    * A secret input. Its value and every derived form are registered with the agent before it is
    * returned. Never logged, never echoed in an error.
@@ -158,11 +144,6 @@ export class Inputs {
       throw new InputError(name, 'the value is not valid base64', 'the base64 encoding of the file (for example `base64 -w0 key.pem`)');
     }
     return Buffer.from(compact, 'base64');
-  }
-
-  /** The option label of a pick list value, for messages. */
-  label(name: string): string {
-    return this.def(name).label;
   }
 
   private matchOption(name: string, value: string): string {

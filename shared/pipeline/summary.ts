@@ -8,11 +8,6 @@ export class Summary {
     return this.parts.length === 0;
   }
 
-  paragraph(text: string): this {
-    this.parts.push(text);
-    return this;
-  }
-
   facts(rows: [string, string | number | undefined][]): this {
     const shown = rows.filter(([, v]) => v !== undefined && v !== '');
     if (shown.length) this.table(['', ''], shown.map(([k, v]) => [`**${k}**`, String(v)]));

@@ -4,7 +4,6 @@
 // the real controller, FluxBootstrap installs the real Flux controllers on the sample
 // platform-components repository. Then a second run of the same pipeline changes nothing, and the
 // scheduled examples/recreate-for-upgrade.yml replaces the cluster with a new one that Git fills again.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +12,12 @@ import { forbiddenForms } from '../agent/fixtures';
 import { visibleOutput } from '../agent/harness';
 import type { Cluster } from '../platform/platform';
 import { usePlatform } from '../platform/fixture';
-import { conditionOf, parseYamlObjects, type KubeObject } from '../platform/kube-api';
+import { conditionOf, type KubeObject } from '../platform/kube-api';
 import { parsePipeline } from '../pipeline/definition';
 import { startLocalStack, type LocalStack } from '../pipeline/local-stack';
 import { repoRoot, runPipelineFile } from '../pipeline/run-file';
 import type { PipelineRun } from '../pipeline/runner';
+import { kubeseal as sealWithKubeseal } from '../platform/kubeseal';
 
 const platform = usePlatform();
 const PIPELINE = join(repoRoot, 'examples', 'bootstrap.yml');
@@ -74,17 +74,7 @@ function expectNoSecrets(run: PipelineRun, printed: string): void {
   }
 }
 
-function kubeseal(secret: object, certFile: string): Promise<KubeObject> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(platform.info.binaries.kubeseal, ['--cert', certFile, '--format', 'yaml'], { env: { PATH: process.env.PATH ?? '', HOME: work } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('close', (code) => (code === 0 ? resolve(parseYamlObjects(out)[0]!) : reject(new Error(`kubeseal failed: ${err}`))));
-    child.stdin.end(JSON.stringify(secret));
-  });
-}
+const kubeseal = (secret: object, cert: string) => sealWithKubeseal(platform.info.binaries.kubeseal, secret, cert);
 
 async function headRevision(): Promise<string> {
   const repo = stack.platformRepositoryUrl.split('/').pop()!.replace(/\.git$/, '');

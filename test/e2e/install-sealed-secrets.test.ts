@@ -1,6 +1,6 @@
 // InstallSealedSecrets@1 end to end: the packaged task, run as the agent runs it, against a
 // cluster of this file's own with the real Sealed Secrets controller and kubeseal.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, forbiddenForms, makeKeyPair } from '../agent/fixtures';
 import { runTask, visibleOutput, type RunResult } from '../agent/harness';
 import { useDedicatedCluster, usePlatform } from '../platform/fixture';
-import { conditionOf, parseYamlObjects, type KubeObject } from '../platform/kube-api';
+import { conditionOf, type KubeObject } from '../platform/kube-api';
 import { sealSecret, type SealingScope } from '../../shared/sealed-secrets/seal';
+import { kubeseal as sealWithKubeseal } from '../platform/kubeseal';
 
 const platform = usePlatform();
 const cluster = useDedicatedCluster();
@@ -39,17 +40,7 @@ const install = (pair: { certPem: string; keyPem: string }, extra: Record<string
 const keySecrets = async () => (await cluster.api.get<{ items: KubeObject[] }>('/api/v1/namespaces/kube-system/secrets', { labelSelector: KEY_LABEL })).items.map((s) => s.metadata.name).sort();
 const servedCert = async () => (await (await fetch(`http://${cluster.controller('kube-system', 'sealed-secrets-controller')!.addresses['--listen-addr']}/v1/cert.pem`)).text()).trim();
 
-function kubeseal(secret: object, certFile: string): Promise<KubeObject> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(platform.info.binaries.kubeseal, ['--cert', certFile, '--format', 'yaml'], { env: { PATH: process.env.PATH ?? '', HOME: work } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('close', (code) => (code === 0 ? resolve(parseYamlObjects(out)[0]!) : reject(new Error(`kubeseal failed: ${err}`))));
-    child.stdin.end(JSON.stringify(secret));
-  });
-}
+const kubeseal = (secret: object, cert: string) => sealWithKubeseal(platform.info.binaries.kubeseal, secret, cert);
 
 async function sealedAndUnsealed(certFile: string, value: string): Promise<string> {
   const ns = await cluster.freshNamespace('team');

@@ -1,14 +1,15 @@
 // The real Sealed Secrets controller, installed from the release server's controller.yaml into a
 // cluster of this file's own, after a sealing key was put in place (bring-your-own-key).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDedicatedCluster, usePlatform } from './fixture.js';
-import { conditionOf, parseYamlObjects, type KubeObject } from './kube-api.js';
+import { conditionOf, type KubeObject } from './kube-api.js';
 import { installRelease } from './platform.js';
+import { kubeseal as sealWithKubeseal } from './kubeseal.js';
 
 const run = promisify(execFile);
 const platform = usePlatform();
@@ -33,18 +34,7 @@ beforeAll(async () => {
 });
 
 /** Runs the real kubeseal, offline, with the certificate the controller serves over HTTP. */
-function kubeseal(secret: object, certUrl: string, extra: string[] = []): Promise<KubeObject> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(platform.info.binaries.kubeseal, ['--cert', certUrl, '--format', 'yaml', ...extra],
-      { env: { PATH: process.env.PATH ?? '', HOME: work, KUBECONFIG: cluster.info.kubeconfigPath } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { err += c; });
-    child.on('close', (code) => (code === 0 ? resolve(parseYamlObjects(out)[0]!) : reject(new Error(`kubeseal failed (${code}): ${err}`))));
-    child.stdin.end(JSON.stringify(secret));
-  });
-}
+const kubeseal = (secret: object, cert: string) => sealWithKubeseal(platform.info.binaries.kubeseal, secret, cert);
 
 const certUrl = () => `http://${cluster.controller('kube-system', 'sealed-secrets-controller')!.addresses['--listen-addr']}/v1/cert.pem`;
 const secretOf = (ns: string, name: string, data: Record<string, string>) => ({
