@@ -2,6 +2,7 @@
 // (repositories, pushes, refs, items, pull requests) on real repositories that git clones over
 // HTTP, OIDC tokens for workload identity federation, and secure file download with a ticket.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +91,8 @@ describe('Azure DevOps emulator', () => {
       }],
     }, repository.id!, 'Platform');
     expect(second.commits![0].parents).toEqual([firstCommit]);
-    await expect(git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: firstCommit }], commits: [{ comment: 'stale', changes: [] }] }, repository.id!, 'Platform'))
+    const staleChange = { changeType: VersionControlChangeType.Add, item: { path: '/stale.txt' }, newContent: { content: 'x', contentType: ItemContentType.RawText } };
+    await expect(git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: firstCommit }], commits: [{ comment: 'stale', changes: [staleChange] }] }, repository.id!, 'Platform'))
       .rejects.toThrow(/TF401028/);
 
     const refs = await git.getRefs(repository.id!, 'Platform', 'heads/');
@@ -206,5 +208,382 @@ describe('Azure DevOps emulator', () => {
     const withoutVersion = await fetch(`${devops.collectionUrl}Platform/_apis/git/repositories`, { headers: { Authorization: `Bearer ${devops.systemAccessToken}` } });
     expect(withoutVersion.status).toBe(400);
     expect(((await withoutVersion.json()) as { typeKey: string }).typeKey).toBe('VssVersionNotSpecifiedException');
+  });
+});
+
+type AdoError = Error & { statusCode?: number; result?: Record<string, unknown> };
+
+async function failure(promise: Promise<unknown>): Promise<AdoError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as AdoError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const GIT_NEEDS_PERMISSION = 'Microsoft.TeamFoundation.Git.Server.GitNeedsPermissionException, Microsoft.TeamFoundation.Git.Server';
+
+describe('Azure DevOps emulator: permissions, pull request rules and branch policies', () => {
+  let devops: DevOpsEmulator;
+  let web: azdev.WebApi;
+  let git: IGitApi;
+  let workdir: string;
+  let gitEnv: NodeJS.ProcessEnv;
+  let projects = 0;
+
+  const newProject = () => devops.addProject({ name: `Team${++projects}` }).name;
+  const add = (path: string, content: string) => ({ changeType: VersionControlChangeType.Add, item: { path }, newContent: { content, contentType: ItemContentType.RawText } });
+  const denied = (permission: string, scope: string) =>
+    `TF401027: You need the Git '${permission}' permission to perform this action. Details: identity '${devops.buildIdentity.uniqueName}', scope '${scope}'.`;
+
+  /** A repository whose main has one commit. */
+  async function seeded(project: string, name: string) {
+    const repository = await git.createRepository({ name }, project);
+    const push = await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: ZERO }], commits: [{ comment: 'init', changes: [add('/README.md', 'hello\n')] }] }, repository.id!, project);
+    return { repository, main: push.commits![0].commitId! };
+  }
+
+  /** main plus a feature branch one commit ahead (created in the same push, from main's tip), and its PR. */
+  async function pullRequestSetup(project: string, name: string) {
+    const { repository, main } = await seeded(project, name);
+    const feature = await git.createPush({ refUpdates: [{ name: 'refs/heads/feature', oldObjectId: main }], commits: [{ comment: 'feature', changes: [add('/feature.txt', 'feature\n')] }] }, repository.id!, project);
+    const pullRequest = await git.createPullRequest({ sourceRefName: 'refs/heads/feature', targetRefName: 'refs/heads/main', title: 'Feature' }, repository.id!, project);
+    return { repository, main, feature: feature.commits![0].commitId!, pullRequest };
+  }
+
+  const headOf = async (repositoryId: string, project: string, branch: string) =>
+    (await git.getRefs(repositoryId, project, `heads/${branch}`)).find((ref) => ref.name === `refs/heads/${branch}`)?.objectId;
+
+  const parentsOf = async (repositoryId: string, commit: string) =>
+    (await run('git', ['-C', join(devops.reposRoot, `${repositoryId}.git`), 'rev-list', '--parents', '-n', '1', commit])).stdout.trim().split(' ').slice(1);
+
+  /** A clone authenticated as the build service (a PAT of that identity). */
+  async function cloneAsBuildService(project: string, repository: string): Promise<string> {
+    const remote = new URL(devops.gitUrl(project, repository));
+    remote.username = 'build';
+    remote.password = devops.addPersonalAccessToken(undefined, devops.buildIdentity);
+    const clone = join(workdir, `${project}-${repository}`);
+    await run('git', ['clone', '--quiet', remote.toString(), clone], { env: gitEnv });
+    return clone;
+  }
+
+  async function commitIn(clone: string, file: string): Promise<void> {
+    await run('git', ['-C', clone, 'checkout', '--quiet', '-B', 'main', 'origin/main'], { env: gitEnv }).catch(() => undefined);
+    await run('sh', ['-c', `echo change > ${file}`], { cwd: clone });
+    await run('git', ['-C', clone, 'add', file], { env: gitEnv });
+    await run('git', ['-C', clone, '-c', 'user.name=Build', '-c', 'user.email=build@example.com', 'commit', '--quiet', '-m', file], { env: gitEnv });
+  }
+
+  beforeAll(async () => {
+    devops = await startDevOpsEmulator({ organization: 'fabrikam' });
+    web = new azdev.WebApi(devops.collectionUrl, azdev.getBearerHandler(devops.systemAccessToken));
+    git = await web.getGitApi();
+    workdir = mkdtempSync(join(tmpdir(), 'azdo-emulator-permissions-'));
+    gitEnv = { ...process.env, GIT_SSL_CAINFO: ensureEmulatorCa().caPath, GIT_TERMINAL_PROMPT: '0' };
+  });
+  afterAll(async () => {
+    await devops?.stop();
+    if (workdir) rmSync(workdir, { recursive: true, force: true });
+  });
+
+  it('CreateRepository denied: 403 TF401027 at project scope in the standard error envelope; allowPermission undoes it', async () => {
+    const project = newProject();
+    devops.denyPermission({ permission: 'CreateRepository', project });
+    const error = await failure(git.createRepository({ name: 'team-repo' }, project));
+    expect(error.statusCode).toBe(403);
+    expect(error.message).toBe(denied('CreateRepository', 'project'));
+    expect(error.result).toEqual({
+      $id: '1', innerException: null, message: denied('CreateRepository', 'project'),
+      typeName: GIT_NEEDS_PERMISSION, typeKey: 'GitNeedsPermissionException', errorCode: 0, eventId: 3000,
+    });
+
+    // Another identity keeps the permission; the build service gets it back.
+    const owner = devops.addPersonalAccessToken();
+    const ownerGit = await new azdev.WebApi(devops.collectionUrl, azdev.getPersonalAccessTokenHandler(owner)).getGitApi();
+    expect((await ownerGit.createRepository({ name: 'owners-repo' }, project)).name).toBe('owners-repo');
+    devops.allowPermission({ permission: 'CreateRepository', project });
+    expect((await git.createRepository({ name: 'team-repo' }, project)).name).toBe('team-repo');
+  });
+
+  it('GenericRead denied: every call on the repository is 404 TF401019 (node-api resolves null), git fetches are refused too', async () => {
+    const project = newProject();
+    const { repository } = await seeded(project, 'secret');
+    await seeded(project, 'open');
+    const clone = await cloneAsBuildService(project, 'secret');
+    devops.denyPermission({ permission: 'GenericRead', project, repository: 'secret' });
+
+    expect(await git.getRepository('secret', project)).toBeNull();
+    expect(await git.getRepository(repository.id!, project)).toBeNull();
+    expect(await git.getRefs(repository.id!, project)).toBeNull();
+    expect(await git.getItem(repository.id!, '/README.md', project)).toBeNull();
+    expect(await git.createPush({ refUpdates: [{ name: 'refs/heads/x', oldObjectId: ZERO }], commits: [{ comment: 'c', changes: [add('/x', 'x')] }] }, repository.id!, project)).toBeNull();
+    expect((await git.getRepositories(project)).map((candidate) => candidate.name)).toEqual(['open']);
+    const raw = await fetch(`${devops.collectionUrl}${project}/_apis/git/repositories/secret?api-version=7.1`, { headers: { Authorization: `Bearer ${devops.systemAccessToken}` } });
+    expect(raw.status).toBe(404);
+    expect(await raw.json()).toMatchObject({
+      typeKey: 'GitRepositoryNotFoundException',
+      message: 'TF401019: The Git repository with name or identifier secret does not exist or you do not have permissions for the operation you are attempting.',
+    });
+    await expect(run('git', ['-C', clone, 'fetch', '--quiet', 'origin'], { env: gitEnv })).rejects.toThrow(/not found/);
+
+    // Project-wide deny, one repository allowed explicitly.
+    devops.allowPermission({ permission: 'GenericRead', project, repository: 'secret' });
+    devops.denyPermission({ permission: 'GenericRead', project });
+    devops.allowPermission({ permission: 'GenericRead', project, repository: 'open' });
+    expect((await git.getRepositories(project)).map((candidate) => candidate.name)).toEqual(['open']);
+    devops.allowPermission({ permission: 'GenericRead', project });
+    expect((await git.getRepositories(project)).map((candidate) => candidate.name).sort()).toEqual(['open', 'secret']);
+    await run('git', ['-C', clone, 'fetch', '--quiet', 'origin'], { env: gitEnv });
+  });
+
+  it('GenericContribute denied: pushes to an existing branch are 403 (REST and git push); creating a branch still works', async () => {
+    const project = newProject();
+    const { repository, main } = await seeded(project, 'contrib');
+    const clone = await cloneAsBuildService(project, 'contrib');
+    devops.denyPermission({ permission: 'GenericContribute', project, repository: 'contrib' });
+
+    const error = await failure(git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: main }], commits: [{ comment: 'edit', changes: [add('/new.txt', 'x')] }] }, repository.id!, project));
+    expect(error.statusCode).toBe(403);
+    expect(error.message).toBe(denied('GenericContribute', 'repository'));
+    expect(error.result?.typeKey).toBe('GitNeedsPermissionException');
+
+    const branch = await git.createPush({ refUpdates: [{ name: 'refs/heads/topic', oldObjectId: main }], commits: [{ comment: 'topic', changes: [add('/topic.txt', 'x')] }] }, repository.id!, project);
+    expect(branch.refUpdates![0]).toMatchObject({ name: 'refs/heads/topic', oldObjectId: ZERO });
+    expect(branch.commits![0].parents).toEqual([main]);
+
+    await commitIn(clone, 'over-http.txt');
+    await expect(run('git', ['-C', clone, 'push', '--quiet', 'origin', 'main'], { env: gitEnv }))
+      .rejects.toThrow(/remote rejected.*TF401027: You need the Git 'GenericContribute' permission/);
+    expect(await headOf(repository.id!, project, 'main')).toBe(main);
+
+    devops.allowPermission({ permission: 'GenericContribute', project, repository: 'contrib' });
+    await run('git', ['-C', clone, 'push', '--quiet', 'origin', 'main'], { env: gitEnv });
+    expect(await headOf(repository.id!, project, 'main')).not.toBe(main);
+  });
+
+  it('CreateBranch denied: the first push to an empty repository, new branches (REST, updateRefs, git push) are refused at branch scope', async () => {
+    const project = newProject();
+    devops.denyPermission({ permission: 'CreateBranch', project });
+    const empty = await git.createRepository({ name: 'empty' }, project);
+    const error = await failure(git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: ZERO }], commits: [{ comment: 'init', changes: [add('/a', 'a')] }] }, empty.id!, project));
+    expect(error.statusCode).toBe(403);
+    expect(error.message).toBe(denied('CreateBranch', 'branch'));
+    expect(await git.getRefs(empty.id!, project)).toEqual([]);
+    expect((await git.getRepository(empty.id!, project)).defaultBranch).toBeUndefined();
+
+    devops.allowPermission({ permission: 'CreateBranch', project });
+    const { repository, main } = await seeded(project, 'branches');
+    const clone = await cloneAsBuildService(project, 'branches');
+    devops.denyPermission({ permission: 'CreateBranch', project, repository: 'branches' });
+    expect((await failure(git.createPush({ refUpdates: [{ name: 'refs/heads/topic', oldObjectId: main }], commits: [{ comment: 't', changes: [add('/t', 't')] }] }, repository.id!, project))).message)
+      .toBe(denied('CreateBranch', 'branch'));
+    const [refused] = await git.updateRefs([{ name: 'refs/heads/topic', oldObjectId: ZERO, newObjectId: main }], repository.id!, project);
+    expect(refused).toMatchObject({ success: false, updateStatus: GitRefUpdateStatus.CreateBranchPermissionRequired });
+    // Updating the existing branch is Contribute, still granted.
+    await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: main }], commits: [{ comment: 'edit', changes: [add('/b', 'b')] }] }, repository.id!, project);
+
+    await run('git', ['-C', clone, 'checkout', '--quiet', '-b', 'topic'], { env: gitEnv });
+    await run('git', ['-C', clone, '-c', 'user.name=Build', '-c', 'user.email=build@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'topic'], { env: gitEnv });
+    await expect(run('git', ['-C', clone, 'push', '--quiet', 'origin', 'topic'], { env: gitEnv }))
+      .rejects.toThrow(/remote rejected.*TF401027: You need the Git 'CreateBranch' permission/);
+    expect(await headOf(repository.id!, project, 'topic')).toBeUndefined();
+  });
+
+  it('PullRequestContribute denied: creating and updating pull requests is 403 TF401027 at repository scope', async () => {
+    const project = newProject();
+    const { repository, pullRequest } = await pullRequestSetup(project, 'prs');
+    await git.createPush({ refUpdates: [{ name: 'refs/heads/other', oldObjectId: (await headOf(repository.id!, project, 'main'))! }], commits: [{ comment: 'o', changes: [add('/o', 'o')] }] }, repository.id!, project);
+    devops.denyPermission({ permission: 'PullRequestContribute', project, repository: 'prs' });
+
+    const create = await failure(git.createPullRequest({ sourceRefName: 'refs/heads/other', targetRefName: 'refs/heads/main', title: 'Other' }, repository.id!, project));
+    expect(create.statusCode).toBe(403);
+    expect(create.message).toBe(denied('PullRequestContribute', 'repository'));
+    const update = await failure(git.updatePullRequest({ title: 'Renamed' }, repository.id!, pullRequest.pullRequestId!, project));
+    expect(update.statusCode).toBe(403);
+    expect(update.message).toBe(denied('PullRequestContribute', 'repository'));
+    expect((await git.getPullRequest(repository.id!, pullRequest.pullRequestId!, project)).title).toBe('Feature');
+  });
+
+  it('ViewProject denied: the project and every route under it are 404 as a missing project (TF200016 by name, VS800075 by id)', async () => {
+    const name = newProject();
+    const visible = newProject();
+    const { repository } = await seeded(name, 'hidden-repo');
+    const core = await web.getCoreApi();
+    const id = (await core.getProject(name)).id!;
+    devops.denyPermission({ permission: 'ViewProject', project: name });
+
+    expect(await core.getProject(name)).toBeNull();
+    expect(await core.getProject(id)).toBeNull();
+    expect((await core.getProjects()).map((project) => project.name)).toContain(visible);
+    expect((await core.getProjects()).map((project) => project.name)).not.toContain(name);
+    expect(await git.getRepositories(name)).toBeNull();
+    expect(await git.getRepository(repository.id!)).toBeNull();
+    expect(await git.createRepository({ name: 'another' }, name)).toBeNull();
+
+    const auth = { headers: { Authorization: `Bearer ${devops.systemAccessToken}` } };
+    const byName = await fetch(`${devops.collectionUrl}_apis/projects/${name}?api-version=7.1`, auth);
+    expect(byName.status).toBe(404);
+    expect(await byName.json()).toMatchObject({
+      typeKey: 'ProjectDoesNotExistWithNameException',
+      message: `TF200016: The following project does not exist: ${name}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server.`,
+    });
+    const byId = await fetch(`${devops.collectionUrl}_apis/projects/${id}?api-version=7.1`, auth);
+    expect(await byId.json()).toMatchObject({ typeKey: 'ProjectDoesNotExistException', message: `VS800075: The project with id '${id}' does not exist, or you do not have permission to access it.` });
+    const route = await fetch(`${devops.collectionUrl}${name}/_apis/git/repositories?api-version=7.1`, auth);
+    expect(route.status).toBe(404);
+    expect(((await route.json()) as { message: string }).message).toMatch(/^TF200016/);
+
+    devops.allowPermission({ permission: 'ViewProject', project: name });
+    expect((await core.getProject(name)).id).toBe(id);
+  });
+
+  it('answers 401 to an unknown token, for REST calls and connectionData', async () => {
+    const stranger = new azdev.WebApi(devops.collectionUrl, azdev.getBearerHandler('not-a-token'));
+    expect((await failure(stranger.connect())).statusCode).toBe(401);
+    const response = await fetch(`${devops.collectionUrl}_apis/connectionData`, { headers: { Authorization: 'Bearer not-a-token' } });
+    expect(response.status).toBe(401);
+  });
+
+  it('connectionData names the caller (webApi.connect() and LocationsApi.getConnectionData())', async () => {
+    const connection = await web.connect();
+    expect(connection.authenticatedUser).toMatchObject({ id: devops.buildIdentity.id, providerDisplayName: devops.buildIdentity.displayName, isActive: true });
+    expect(connection.authorizedUser?.id).toBe(devops.buildIdentity.id);
+    const viaLocations = await (await web.getLocationsApi()).getConnectionData();
+    expect(viaLocations.authenticatedUser?.id).toBe(devops.buildIdentity.id);
+
+    const person = { id: randomUUID(), displayName: 'Dana', uniqueName: 'dana@example.com' };
+    const pat = devops.addPersonalAccessToken(undefined, person);
+    const asPerson = await new azdev.WebApi(devops.collectionUrl, azdev.getPersonalAccessTokenHandler(pat)).connect();
+    expect(asPerson.authenticatedUser).toMatchObject({ id: person.id, providerDisplayName: 'Dana', isActive: true });
+  });
+
+  it('PATCH pull request: only the updatable fields, autoCompleteSetBy = the caller or the empty GUID, no bypass with auto-complete', async () => {
+    const project = newProject();
+    const { repository, pullRequest } = await pullRequestSetup(project, 'patch');
+    const id = pullRequest.pullRequestId!;
+    const onlyUpdatable = 'You can only update reviewers, descriptions, titles, merge status, and status.';
+
+    const fetched = await git.getPullRequest(repository.id!, id, project);
+    for (const body of [{ ...fetched, title: 'Sent back whole' }, { title: 'x', reviewers: [{ id: randomUUID() }] }, { sourceRefName: 'refs/heads/main' }, { createdBy: devops.buildIdentity }]) {
+      const error = await failure(git.updatePullRequest(body, repository.id!, id, project));
+      expect(error.statusCode).toBe(400);
+      expect(error.message).toBe(onlyUpdatable);
+      expect(error.result?.typeKey).toBe('InvalidArgumentValueException');
+    }
+    const someoneElse = await failure(git.updatePullRequest({ autoCompleteSetBy: { id: randomUUID() } }, repository.id!, id, project));
+    expect(someoneElse.statusCode).toBe(400);
+    expect(someoneElse.message).toBe('Invalid pull request auto complete set by id. Valid values are either the current user identity id, or an empty guid (to unset auto complete).');
+    expect((await failure(git.updatePullRequest({ autoCompleteSetBy: { id: 'me' } }, repository.id!, id, project))).statusCode).toBe(400);
+    const me = (await web.connect()).authenticatedUser!.id!;
+    const bypass = await failure(git.updatePullRequest({ autoCompleteSetBy: { id: me }, completionOptions: { bypassPolicy: true } }, repository.id!, id, project));
+    expect(bypass.statusCode).toBe(400);
+    expect(bypass.message).toBe('The bypass option cannot be used with auto-complete.');
+    const completeWithoutCommit = await failure(git.updatePullRequest({ status: PullRequestStatus.Completed }, repository.id!, id, project));
+    expect(completeWithoutCommit.message).toBe('You must specify a valid LastMergeSourceCommit to perform this operation.');
+
+    const updated = await git.updatePullRequest({ title: 'Renamed', description: 'Why', isDraft: false, targetRefName: 'refs/heads/main' }, repository.id!, id, project);
+    expect(updated).toMatchObject({ title: 'Feature', status: PullRequestStatus.Active }); // retargeting ignores the rest, as the service does
+    expect((await git.updatePullRequest({ title: 'Renamed', description: 'Why' }, repository.id!, id, project))).toMatchObject({ title: 'Renamed', description: 'Why' });
+    expect(await git.getPullRequest(repository.id!, id, project)).toMatchObject({ title: 'Renamed', status: PullRequestStatus.Active });
+
+    // Without branch policies auto-complete completes at once.
+    const completed = await git.updatePullRequest({ autoCompleteSetBy: { id: me }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.Squash, deleteSourceBranch: true } }, repository.id!, id, project);
+    expect(completed.status).toBe(PullRequestStatus.Completed);
+    expect(await parentsOf(repository.id!, completed.lastMergeCommit!.commitId!)).toHaveLength(1);
+  });
+
+  it('Minimum reviewers: auto-complete is recorded and waits; approvePullRequest meets the policy and completes it', async () => {
+    const project = newProject();
+    const { repository, main, pullRequest } = await pullRequestSetup(project, 'reviewed');
+    const id = pullRequest.pullRequestId!;
+    devops.setBranchPolicy({ project, repository: 'reviewed', branch: 'main', requiredReviewers: 1 });
+    const me = (await web.connect()).authenticatedUser!.id!;
+
+    const pending = await git.updatePullRequest({ autoCompleteSetBy: { id: me }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.NoFastForward, deleteSourceBranch: true } }, repository.id!, id, project);
+    expect(pending).toMatchObject({ status: PullRequestStatus.Active, autoCompleteSetBy: { id: me }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.NoFastForward, deleteSourceBranch: true } });
+    expect(await headOf(repository.id!, project, 'main')).toBe(main);
+
+    // The empty GUID unsets auto-complete; setting it again records it again.
+    expect((await git.updatePullRequest({ autoCompleteSetBy: { id: '00000000-0000-0000-0000-000000000000' } }, repository.id!, id, project)).autoCompleteSetBy).toBeUndefined();
+    await git.updatePullRequest({ autoCompleteSetBy: { id: me } }, repository.id!, id, project);
+
+    // A direct completion is refused by the policy (403) while it is not met.
+    const fetched = await git.getPullRequest(repository.id!, id, project);
+    const refused = await failure(git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: fetched.lastMergeSourceCommit }, repository.id!, id, project));
+    expect(refused.statusCode).toBe(403);
+    expect(refused.result).toMatchObject({ typeKey: 'GitPullRequestUpdateRejectedByPolicyException', message: 'TF401190: The update is rejected by policy' });
+
+    await devops.approvePullRequest(id);
+    const completed = await git.getPullRequest(repository.id!, id, project);
+    expect(completed.status).toBe(PullRequestStatus.Completed);
+    expect(completed.reviewers).toEqual([expect.objectContaining({ vote: 10 })]);
+    expect(await headOf(repository.id!, project, 'main')).toBe(completed.lastMergeCommit!.commitId);
+    expect(await parentsOf(repository.id!, completed.lastMergeCommit!.commitId!)).toHaveLength(2);
+    expect(await headOf(repository.id!, project, 'feature')).toBeUndefined();
+  });
+
+  it('Limit merge types: an unset strategy uses the first allowed one; a forbidden one is refused (direct) or cancels auto-complete', async () => {
+    const project = newProject();
+    devops.setBranchPolicy({ project, branch: 'refs/heads/main', allowedMergeTypes: ['rebase', 'squash'] });
+    const me = (await web.connect()).authenticatedUser!.id!;
+
+    // Unset strategy: squash (GitPullRequestMergeStrategy 2) comes before rebase (3).
+    const first = await pullRequestSetup(project, 'unset');
+    const squashed = await git.updatePullRequest({ autoCompleteSetBy: { id: me } }, first.repository.id!, first.pullRequest.pullRequestId!, project);
+    expect(squashed.status).toBe(PullRequestStatus.Completed);
+    expect(await parentsOf(first.repository.id!, squashed.lastMergeCommit!.commitId!)).toEqual([first.main]);
+
+    // A forbidden strategy on a direct completion: 403, the PR stays active; names and numbers alike.
+    const second = await pullRequestSetup(project, 'direct');
+    const id = second.pullRequest.pullRequestId!;
+    const fetched = await git.getPullRequest(second.repository.id!, id, project);
+    const refused = await failure(git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: fetched.lastMergeSourceCommit, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.NoFastForward } }, second.repository.id!, id, project));
+    expect(refused.statusCode).toBe(403);
+    expect(refused.result).toMatchObject({ typeKey: 'GitPullRequestUpdateRejectedByPolicyException', message: 'Current merge strategy is not allowed by policy.' });
+    const byName = await fetch(`${devops.collectionUrl}${project}/_apis/git/repositories/direct/pullrequests/${id}?api-version=7.1`, {
+      method: 'PATCH', headers: { Authorization: `Bearer ${devops.systemAccessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ status: 'completed', lastMergeSourceCommit: { commitId: second.feature }, completionOptions: { mergeStrategy: 'noFastForward' } }),
+    });
+    expect(byName.status).toBe(403);
+    expect((await git.getPullRequest(second.repository.id!, id, project)).status).toBe(PullRequestStatus.Active);
+    // An allowed one completes: rebase of a branch made from main's tip fast-forwards main.
+    const rebased = await git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: fetched.lastMergeSourceCommit, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.Rebase } }, second.repository.id!, id, project);
+    expect(rebased.status).toBe(PullRequestStatus.Completed);
+    expect(await headOf(second.repository.id!, project, 'main')).toBe(second.feature);
+
+    // A forbidden strategy with auto-complete: the PR stays active and auto-complete is cancelled.
+    const third = await pullRequestSetup(project, 'auto');
+    const cancelled = await git.updatePullRequest({ autoCompleteSetBy: { id: me }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.RebaseMerge } }, third.repository.id!, third.pullRequest.pullRequestId!, project);
+    expect(cancelled.status).toBe(PullRequestStatus.Active);
+    expect(cancelled.autoCompleteSetBy).toBeUndefined();
+    expect(devops.autoCompleteNotifications).toContainEqual({ pullRequestId: third.pullRequest.pullRequestId, reason: 'Current merge strategy is not allowed by policy.', cancelled: true });
+    expect(await headOf(third.repository.id!, project, 'main')).toBe(third.main);
+
+    // Holding "Bypass policies when completing pull requests" lets a REST completion through.
+    devops.allowPermission({ permission: 'PullRequestBypassPolicy', project });
+    const bypassed = await git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: { commitId: third.feature }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.NoFastForward } }, third.repository.id!, third.pullRequest.pullRequestId!, project);
+    expect(bypassed.status).toBe(PullRequestStatus.Completed);
+  });
+
+  it('records method, path and status of every request, so a test can assert that no write reached the server', async () => {
+    const project = newProject();
+    const { repository } = await pullRequestSetup(project, 'readonly');
+    const from = devops.requests.length;
+    await web.connect();
+    await git.getRepository('readonly', project);
+    await git.getRefs(repository.id!, project, 'heads/');
+    await git.getItem(repository.id!, '/README.md', project, undefined, undefined, undefined, undefined, undefined, { version: 'main', versionType: GitVersionType.Branch }, true);
+    await git.getPullRequests(repository.id!, { status: PullRequestStatus.Active }, project);
+    const seen = devops.requests.slice(from);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    for (const request of seen) {
+      expect(request.method).toMatch(/^[A-Z]+$/);
+      expect(request.path).toMatch(/^\/fabrikam\//);
+      expect(request.status).toBe(200);
+    }
+    expect(seen.filter((request) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(request.method))).toEqual([]);
+    const writes = devops.requests.slice(0, from).filter((request) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(request.method));
+    expect(writes.map((request) => `${request.method} ${request.status}`)).toContain('POST 201');
   });
 });

@@ -1,19 +1,48 @@
 // Azure DevOps Services (dev.azure.com/{organization}) as the tasks and azure-devops-node-api use
-// it: route discovery, Git repositories with pushes, refs, items and pull requests (backed by real
-// bare repositories, also served over git's smart HTTP), secure file download with tickets, and
-// the OIDC token endpoint of workload identity federation.
+// it: route discovery, connectionData, Git repositories with pushes, refs, items and pull requests
+// (backed by real bare repositories, also served over git's smart HTTP) under per-identity
+// permissions and branch policies, secure file download with tickets, and the OIDC token endpoint
+// of workload identity federation.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { FEDERATED_TOKEN_AUDIENCE } from '../entra/entra-emulator.js';
 import { parseJsonBody, sendEmpty, sendJson, startEmulatorServer, type EmulatorRequest, type EmulatorServer, type Fault, type RecordedRequest } from '../emulator-server.js';
 import { locationsForArea } from './api-locations.js';
-import { serveGitHttp } from './git-http-backend.js';
-import { GitService, type IdentityRef, type Project } from './git-service.js';
+import { ZERO_ID } from './bare-repository.js';
+import { parseReceivePackRequest, refuseReceivePack, serveGitHttp } from './git-http-backend.js';
+import { GitService, type AutoCompleteNotification, type IdentityRef, type MergeStrategy, type Project } from './git-service.js';
 import { startOidcIssuer } from './oidc-issuer.js';
+import { PermissionStore, type Permission } from './permissions.js';
 import { VssError, vssErrors } from './vss-errors.js';
+
+export type { IdentityRef, MergeStrategy, Permission, AutoCompleteNotification };
+
+export interface PermissionChange {
+  /** Default: the build service identity (buildIdentity). */
+  identity?: IdentityRef;
+  permission: Permission;
+  /** Project name or id. */
+  project: string;
+  /** Repository name; omitted = all repositories of the project. Not for CreateRepository / ViewProject. */
+  repository?: string;
+}
+
+export interface BranchPolicySettings {
+  /** Project name or id. */
+  project: string;
+  /** Repository name; omitted = every repository of the project (a cross-repository policy). */
+  repository?: string;
+  /** `main` or `refs/heads/main`. */
+  branch: string;
+  /** "Minimum number of reviewers" (approvals by others than the creator). */
+  requiredReviewers?: number;
+  /** "Limit merge types": the strategies completions may use (numbers 1..4 accepted too). */
+  allowedMergeTypes?: Array<MergeStrategy | number>;
+}
 
 export interface ServiceConnection {
   id: string;
@@ -58,7 +87,10 @@ export interface DevOpsEmulator {
   /** A job access token (System.AccessToken) valid from the start. */
   systemAccessToken: string;
   buildIdentity: IdentityRef;
+  /** Every request with method, path, query, headers, body and (once answered) status. */
   requests: RecordedRequest[];
+  /** Why auto-complete of a pull request failed or was cancelled (the notification Azure DevOps sends). */
+  autoCompleteNotifications: AutoCompleteNotification[];
   oidcTokens: IssuedOidcToken[];
   /** Folder with the bare repositories (<repositoryId>.git). */
   reposRoot: string;
@@ -73,6 +105,19 @@ export interface DevOpsEmulator {
   /** Clone URL of a repository (what `remoteUrl` says). */
   gitUrl(project: string, repository: string): string;
   injectFault(fault: Fault): void;
+  /** Takes a permission away from an identity (everything is allowed until then). */
+  denyPermission(change: PermissionChange): void;
+  /**
+   * Undoes denyPermission. With repository while the whole project stays denied, that repository
+   * gets an explicit allow (it overrides the inherited deny). PullRequestBypassPolicy is the one
+   * permission nobody holds until it is allowed, as the build service lacks it by default.
+   */
+  allowPermission(change: PermissionChange): void;
+  /** Sets the branch policies that decide what completion and auto-complete do (replaces earlier ones for that scope). */
+  setBranchPolicy(policy: BranchPolicySettings): void;
+  clearBranchPolicy(scope: { project: string; repository?: string; branch: string }): void;
+  /** An approval (vote 10) by a reviewer other than the creator; a pending auto-complete then runs. */
+  approvePullRequest(pullRequestId: number, reviewer?: IdentityRef): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +160,7 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
   let git: GitService;
   let base = '';
 
+  const permissions = new PermissionStore();
   const findProject = (nameOrId: string | undefined) => {
     if (!nameOrId) return undefined;
     const wanted = nameOrId.toLowerCase();
@@ -123,6 +169,12 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
   const requireProject = (nameOrId: string) => {
     const project = findProject(nameOrId);
     if (!project) throw vssErrors.projectNotFound(nameOrId);
+    return project;
+  };
+  /** A project the caller cannot view is indistinguishable from a missing one (404). */
+  const visibleProject = (nameOrId: string, identity: IdentityRef) => {
+    const project = findProject(nameOrId);
+    if (!project || !permissions.has(identity, 'ViewProject', project)) throw vssErrors.projectNotFound(nameOrId);
     return project;
   };
 
@@ -138,6 +190,24 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     return undefined;
   }
 
+  /** ConnectionData's Identity (authenticatedUser / authorizedUser): the caller. */
+  function identityJson(identity: IdentityRef) {
+    return {
+      id: identity.id,
+      descriptor: identity.descriptor ?? `Microsoft.IdentityModel.Claims.ClaimsIdentity;${identity.uniqueName}`,
+      subjectDescriptor: identity.descriptor ?? `aad.${Buffer.from(identity.id).toString('base64url')}`,
+      providerDisplayName: identity.displayName,
+      isActive: true,
+      isContainer: false,
+      members: [],
+      memberOf: [],
+      memberIds: [],
+      properties: { Account: { $type: 'System.String', $value: identity.uniqueName } },
+      resourceVersion: 2,
+      metaTypeId: 255,
+    };
+  }
+
   function projectJson(project: Project) {
     return { id: project.id, name: project.name, url: `${base}/${organization}/_apis/projects/${project.id}`, state: 'wellFormed', revision: 1, visibility: 'private', lastUpdateTime: new Date(0).toISOString() };
   }
@@ -146,32 +216,32 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     const [collectionName, repositoryId, sub, ...tail] = rest;
     const method = request.method;
     if (collectionName === 'pullrequests' && repositoryId) {
-      return sendJson(response, 200, await git.getPullRequest(project, undefined, Number(repositoryId)));
+      return sendJson(response, 200, await git.getPullRequest(project, undefined, Number(repositoryId), identity));
     }
     if (collectionName !== 'repositories') throw vssErrors.routeNotFound(method, request.path);
 
     if (!repositoryId) {
       if (method === 'POST') {
         const body = parseJsonBody<Record<string, unknown>>(request) ?? {};
-        const target = project ?? requireProject(String((body.project as Record<string, unknown> | undefined)?.id ?? ''));
-        return sendJson(response, 201, await git.createRepository(target, body));
+        const target = project ?? visibleProject(String((body.project as Record<string, unknown> | undefined)?.id ?? ''), identity);
+        return sendJson(response, 201, await git.createRepository(target, body, identity));
       }
-      if (method === 'GET') return sendJson(response, 200, collection(git.listRepositories(project)));
+      if (method === 'GET') return sendJson(response, 200, collection(git.listRepositories(project, identity)));
       throw vssErrors.routeNotFound(method, request.path);
     }
 
     const subresource = sub?.toLowerCase();
     if (!subresource) {
-      if (method === 'GET') return sendJson(response, 200, git.getRepository(project, repositoryId));
+      if (method === 'GET') return sendJson(response, 200, git.getRepository(project, repositoryId, identity));
       if (method === 'DELETE') {
-        git.deleteRepository(project, repositoryId);
+        git.deleteRepository(project, repositoryId, identity);
         return sendEmpty(response, 204);
       }
     }
     if (subresource === 'pushes') {
       if (method === 'POST') return sendJson(response, 201, await git.createPush(project, repositoryId, parseJsonBody(request) ?? {}, identity));
       if (method === 'GET' && tail[0]) {
-        const push = git.getPush(project, repositoryId, Number(tail[0]));
+        const push = git.getPush(project, repositoryId, Number(tail[0]), identity);
         if (!push) throw new VssError(404, 'GitPushNotFoundException', `TF401030: The push ${tail[0]} could not be found.`);
         return sendJson(response, 200, push);
       }
@@ -179,20 +249,20 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     if (subresource === 'refs') {
       if (method === 'GET') {
         const filter = request.query.get('filter') ?? (tail.length ? tail.join('/') : undefined);
-        return sendJson(response, 200, collection(await git.getRefs(project, repositoryId, filter, request.query.get('filterContains') ?? undefined)));
+        return sendJson(response, 200, collection(await git.getRefs(project, repositoryId, filter, request.query.get('filterContains') ?? undefined, identity)));
       }
-      if (method === 'POST') return sendJson(response, 200, collection(await git.updateRefs(project, repositoryId, parseJsonBody(request) ?? [])));
+      if (method === 'POST') return sendJson(response, 200, collection(await git.updateRefs(project, repositoryId, parseJsonBody(request) ?? [], identity)));
       if (method === 'PATCH') {
         const filter = request.query.get('filter') ?? tail.join('/');
         const body = parseJsonBody<Record<string, unknown>>(request) ?? {};
-        const [result] = await git.updateRefs(project, repositoryId, [{ ...body, name: body.name ?? `refs/${filter}` }]);
+        const [result] = await git.updateRefs(project, repositoryId, [{ ...body, name: body.name ?? `refs/${filter}` }], identity);
         return sendJson(response, 200, { name: result.name, objectId: result.newObjectId });
       }
     }
     if (subresource === 'items' && method === 'GET') {
       const query = new URLSearchParams(request.query);
       if (!query.get('path') && tail.length) query.set('path', tail.join('/'));
-      const { json, content } = await git.getItem(project, repositoryId, query);
+      const { json, content } = await git.getItem(project, repositoryId, query, identity);
       if (wantsOctetStream(request) && content) {
         response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': content.length });
         response.end(content);
@@ -203,19 +273,44 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     if (subresource === 'pullrequests') {
       const pullRequestId = tail[0];
       if (!pullRequestId && method === 'POST') return sendJson(response, 201, await git.createPullRequest(project, repositoryId, parseJsonBody(request) ?? {}, identity));
-      if (!pullRequestId && method === 'GET') return sendJson(response, 200, collection(git.listPullRequests(project, repositoryId, request.query)));
-      if (pullRequestId && method === 'GET') return sendJson(response, 200, await git.getPullRequest(project, repositoryId, Number(pullRequestId)));
+      if (!pullRequestId && method === 'GET') return sendJson(response, 200, collection(git.listPullRequests(project, repositoryId, request.query, identity)));
+      if (pullRequestId && method === 'GET') return sendJson(response, 200, await git.getPullRequest(project, repositoryId, Number(pullRequestId), identity));
       if (pullRequestId && method === 'PATCH') {
         return sendJson(response, 200, await git.updatePullRequest(project, repositoryId, Number(pullRequestId), parseJsonBody(request) ?? {}, identity));
       }
     }
+    // Any other route under a repository still needs Read on it first.
+    git.repository(project, repositoryId, identity);
     throw vssErrors.routeNotFound(method, request.path);
   }
 
-  function distributedTaskRoute(request: EmulatorRequest, response: http.ServerResponse, scope: string | undefined, rest: string[]): void {
+  /**
+   * Smart HTTP under {project}/_git/{repository}: fetches need Read (404 otherwise, as for REST);
+   * a push whose ref updates lack Contribute / Create branch is answered with one
+   * "ng <ref> TF401027 …" per ref and applies nothing.
+   */
+  async function gitHttpRoute(request: EmulatorRequest, response: http.ServerResponse, scope: string | undefined, after: string[], identity: IdentityRef): Promise<void> {
+    const project = scope ? visibleProject(scope, identity) : undefined;
+    const repository = git.repository(project, after[0] ?? '', identity);
+    const service = after.at(-1);
+    if (request.method === 'POST' && service === 'git-receive-pack') {
+      const body = /gzip/i.test(String(request.headers['content-encoding'] ?? '')) ? gunzipSync(request.body) : request.body;
+      const { commands, capabilities } = parseReceivePackRequest(body);
+      const reasons = new Map<string, string>();
+      for (const command of commands) {
+        const refusal = git.refUpdateRefusal(repository, identity, command.refName, command.oldObjectId === ZERO_ID && command.newObjectId !== ZERO_ID);
+        if (refusal) reasons.set(command.refName, refusal.message);
+      }
+      if (reasons.size > 0) return refuseReceivePack(response, commands, reasons, capabilities);
+    }
+    await serveGitHttp({ request, projectRoot: reposRoot, pathInfo: `/${repository.id}.git/${after.slice(1).join('/')}`, remoteUser: identity.uniqueName }, response);
+    if (service === 'git-receive-pack') await git.noticeGitPush(repository.id);
+  }
+
+  function distributedTaskRoute(request: EmulatorRequest, response: http.ServerResponse, scope: string | undefined, rest: string[], identity: IdentityRef): void {
     const [resource, ...tail] = rest;
     if (resource === 'securefiles' && request.method === 'GET' && tail[0]) {
-      const project = requireProject(scope ?? '');
+      const project = visibleProject(scope ?? '', identity);
       const file = secureFiles.get(tail[0].toLowerCase());
       if (!file || file.project.id !== project.id) throw vssErrors.secureFileNotFound(tail[0]);
       if (wantsOctetStream(request)) {
@@ -228,7 +323,7 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     }
     // {scopeIdentifier}/_apis/distributedtask/hubs/{hub}/plans/{plan}/jobs/{job}/oidctoken
     if (resource === 'hubs' && tail[1] === 'plans' && tail[3] === 'jobs' && tail[5] === 'oidctoken' && request.method === 'POST') {
-      const project = requireProject(scope ?? '');
+      const project = visibleProject(scope ?? '', identity);
       const serviceConnectionId = request.query.get('serviceConnectionId') ?? undefined;
       let subject = `p://${organization}/${project.name}/${tail[2]}`;
       if (serviceConnectionId) {
@@ -265,12 +360,7 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
           response.end();
           return;
         }
-        const project = scope ? requireProject(scope) : undefined;
-        const repository = git.findRepository(project, after[0] ?? '');
-        if (!repository) throw vssErrors.repositoryNotFound(after[0] ?? '');
-        await serveGitHttp({ request, projectRoot: reposRoot, pathInfo: `/${repository.id}.git/${after.slice(1).join('/')}`, remoteUser: identity.uniqueName }, response);
-        if (after.at(-1) === 'git-receive-pack') await git.noticeGitPush(repository.id);
-        return;
+        return gitHttpRoute(request, response, scope, after, identity);
       }
 
       if (!identity) {
@@ -282,24 +372,41 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
         const locations = locationsForArea(area);
         return sendJson(response, 200, collection(locations));
       }
+      // webApi.connect() sends no api-version; LocationsApi.getConnectionData() does.
+      if (area === 'connectiondata' && request.method === 'GET' && after.length === 1 && !scope) {
+        return sendJson(response, 200, {
+          authenticatedUser: identityJson(identity),
+          authorizedUser: identityJson(identity),
+          instanceId: organizationId,
+          deploymentId: organizationId,
+          deploymentType: 'hosted',
+          locationServiceData: {
+            serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
+            defaultAccessMappingMoniker: 'PublicAccessMapping',
+            lastChangeId: 1,
+            lastChangeId64: 1,
+            accessMappings: [{ displayName: 'Public Access Mapping', moniker: 'PublicAccessMapping', accessPoint: `${base}/`, serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7', virtualDirectory: organization }],
+          },
+        });
+      }
       if (!apiVersion(request)) throw vssErrors.apiVersionMissing(request.method);
       if (area === 'resourceareas') {
         // The on-premises answer: every area lives under the collection URL itself.
         return sendJson(response, 200, { count: 0, value: null });
       }
       if (area === 'projects' && request.method === 'GET') {
-        if (after[1]) return sendJson(response, 200, projectJson(requireProject(after[1])));
-        return sendJson(response, 200, collection([...projects.values()].map(projectJson)));
+        if (after[1]) return sendJson(response, 200, projectJson(visibleProject(after[1], identity)));
+        return sendJson(response, 200, collection([...projects.values()].filter((project) => permissions.has(identity, 'ViewProject', project)).map(projectJson)));
       }
-      const project = scope ? requireProject(scope) : undefined;
+      const project = scope ? visibleProject(scope, identity) : undefined;
       if (area === 'git') return gitRoute(request, response, project, after.slice(1).map((segment, index) => (index === 0 || index === 2 ? segment.toLowerCase() : segment)), identity);
-      if (area === 'distributedtask') return distributedTaskRoute(request, response, scope, after.slice(1).map((segment, index) => (index === 0 ? segment.toLowerCase() : segment)));
+      if (area === 'distributedtask') return distributedTaskRoute(request, response, scope, after.slice(1).map((segment, index) => (index === 0 ? segment.toLowerCase() : segment)), identity);
       throw vssErrors.routeNotFound(request.method, request.path);
     },
   });
   base = server.url;
   const collectionUrl = `${base}/${organization}/`;
-  git = new GitService(collectionUrl, base, organization, reposRoot);
+  git = new GitService(collectionUrl, base, organization, reposRoot, permissions);
 
   const systemAccessToken = randomBytes(48).toString('base64url');
   accessTokens.set(systemAccessToken, buildIdentity);
@@ -313,6 +420,7 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     systemAccessToken,
     buildIdentity,
     requests: server.requests,
+    autoCompleteNotifications: git.autoCompleteNotifications,
     oidcTokens,
     reposRoot,
     addProject({ name, id }) {
@@ -360,6 +468,21 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
       return git.remoteUrl(found);
     },
     injectFault: (fault) => server.faults.add(fault),
+    denyPermission({ identity = buildIdentity, permission, project, repository }) {
+      permissions.deny(identity, permission, requireProject(project), repository);
+    },
+    allowPermission({ identity = buildIdentity, permission, project, repository }) {
+      permissions.allow(identity, permission, requireProject(project), repository);
+    },
+    setBranchPolicy({ project, repository, branch, requiredReviewers, allowedMergeTypes }) {
+      git.setBranchPolicy(requireProject(project), repository, branch, { requiredReviewers, allowedMergeTypes: allowedMergeTypes as MergeStrategy[] | undefined });
+    },
+    clearBranchPolicy({ project, repository, branch }) {
+      git.clearBranchPolicy(requireProject(project), repository, branch);
+    },
+    async approvePullRequest(pullRequestId, reviewer) {
+      await git.approvePullRequest(pullRequestId, reviewer);
+    },
     async stop() {
       await Promise.all([server.stop(), issuer.stop()]);
       await rm(reposRoot, { recursive: true, force: true });

@@ -72,3 +72,49 @@ export function serveGitHttp({ request, projectRoot, pathInfo, remoteUser }: Git
     child.stdin.end(request.body);
   });
 }
+
+export interface ReceivePackCommand {
+  oldObjectId: string;
+  newObjectId: string;
+  refName: string;
+}
+
+/** The ref updates at the start of a git-receive-pack request (pkt-lines up to the first flush). */
+export function parseReceivePackRequest(body: Buffer): { commands: ReceivePackCommand[]; capabilities: string[] } {
+  const commands: ReceivePackCommand[] = [];
+  let capabilities: string[] = [];
+  let offset = 0;
+  while (offset + 4 <= body.length) {
+    const length = Number.parseInt(body.subarray(offset, offset + 4).toString('latin1'), 16);
+    if (!Number.isFinite(length) || length === 0) break;
+    const line = body.subarray(offset + 4, offset + length).toString('utf8').replace(/\n$/, '');
+    offset += length;
+    const [command, caps] = line.split('\0');
+    if (caps !== undefined) capabilities = caps.trim().split(' ').filter(Boolean);
+    if (command.startsWith('shallow ') || command.startsWith('push-cert')) continue;
+    const [oldObjectId, newObjectId, refName] = command.trim().split(' ');
+    if (refName) commands.push({ oldObjectId, newObjectId, refName });
+  }
+  return { commands, capabilities };
+}
+
+function pktLine(data: Buffer | string): Buffer {
+  const payload = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload]);
+}
+
+/**
+ * Answers a push without applying it: "unpack ok" and one "ng <ref> <reason>" per ref, in the
+ * side band when the client asked for it, so git prints `! [remote rejected] <ref> (<reason>)`.
+ */
+export function refuseReceivePack(response: http.ServerResponse, commands: ReceivePackCommand[], reasons: Map<string, string>, capabilities: string[]): void {
+  const report = Buffer.concat([
+    pktLine('unpack ok\n'),
+    ...commands.map((command) => pktLine(`ng ${command.refName} ${reasons.get(command.refName) ?? 'another ref of this push was refused'}\n`)),
+    Buffer.from('0000', 'latin1'),
+  ]);
+  const sideBand = capabilities.includes('side-band-64k') || capabilities.includes('side-band');
+  const body = sideBand ? Buffer.concat([pktLine(Buffer.concat([Buffer.from([1]), report])), Buffer.from('0000', 'latin1')]) : report;
+  response.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result', 'Cache-Control': 'no-cache', 'Content-Length': body.length });
+  response.end(body);
+}
