@@ -29,6 +29,7 @@ async function up(): Promise<void> {
     `git server:       ${info.git.baseUrl}/<repo>.git (user ${info.git.username ?? '-'}, password ${info.git.password ?? '-'}; bare repos in ${info.git.root})`,
     `release server:   ${info.releases.baseUrl} (Flux ${info.releases.fluxVersion}, Sealed Secrets ${info.releases.sealedSecretsVersion})`,
     `controllers:      ${info.kubeletStateFile} (where each controller listens); logs in ${info.logs.controllers}`,
+    `audit log:        ${info.logs.audit} (every write, JSON lines)`,
     `all of the above: ${infoFile}`,
     'Ctrl-C stops everything.',
     '',

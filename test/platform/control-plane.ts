@@ -38,7 +38,8 @@ export interface ControlPlane {
   /** The service-account token issuer (the `iss` of TokenRequest tokens). */
   serviceAccountIssuer: string;
   dir: string;
-  logs: { etcd: string; apiserver: string };
+  /** etcd's and kube-apiserver's output, and the audit log (JSON lines: audit-log.ts reads it). */
+  logs: { etcd: string; apiserver: string; audit: string };
   pids: { etcd: number; apiserver: number };
   /** An admin REST client. */
   api: KubeApi;
@@ -54,6 +55,19 @@ export interface ControlPlane {
  * `default` accounts, so it stays on and behaves as in a real cluster.
  */
 const ADMISSION_ADDITIONS = ['NodeRestriction'];
+
+/**
+ * Who changed what: every write (dry runs included, see audit-log.ts) at level Metadata, without
+ * request or response bodies; reads and watches not at all, so the file stays small.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`;
 
 /**
  * Starts a control plane; a port taken between choosing it and binding it (other test processes
@@ -102,7 +116,9 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
     writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
 
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-    const logs = { etcd: join(dir, 'logs', 'etcd.log'), apiserver: join(dir, 'logs', 'kube-apiserver.log') };
+    const logs = { etcd: join(dir, 'logs', 'etcd.log'), apiserver: join(dir, 'logs', 'kube-apiserver.log'), audit: join(dir, 'logs', 'audit.log') };
+    const auditPolicyFile = join(dir, 'audit-policy.yaml');
+    writeFileSync(auditPolicyFile, AUDIT_POLICY);
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     const etcd = startProcess({
@@ -151,6 +167,11 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
         // (loopback), so the reconciler would only log errors every few seconds.
         '--endpoint-reconciler-type=none',
         '--profiling=false',
+        `--audit-policy-file=${auditPolicyFile}`,
+        `--audit-log-path=${logs.audit}`,
+        '--audit-log-format=json',
+        // Events are written while the request is served, not batched, so they show up at once.
+        '--audit-log-mode=blocking',
         ...(opts.extraApiServerArgs ?? []),
       ],
       env,

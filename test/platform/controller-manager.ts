@@ -4,11 +4,14 @@
 //   the ServiceAccount admission plugin);
 // - root-ca-cert-publisher: ConfigMap `kube-root-ca.crt` in each namespace;
 // - clusterrole-aggregation: the rules of aggregated ClusterRoles (admin, edit, view, and any
-//   role with an aggregationRule), so a RoleBinding to `admin` grants what it grants on AKS.
-// Not played: namespace deletion (deleted namespaces stay Terminating), garbage collection,
-// ReplicaSets and Pods (kubelet.ts reports Deployments itself).
+//   role with an aggregationRule), so a RoleBinding to `admin` grants what it grants on AKS;
+// - namespace: a deleted namespace is emptied (every namespaced type, CRDs included) and then
+//   finalized, so it disappears as on a cluster (namespace-deletion.ts).
+// Not played: garbage collection (ownerReferences are not followed), ReplicaSets and Pods
+// (kubelet.ts reports Deployments itself).
 import { KubeApiError, type KubeApi, type KubeObject } from './kube-api.js';
 import { startInformer } from './informer.js';
+import { startNamespaceDeletion } from './namespace-deletion.js';
 
 export interface ControllerManager {
   synced: Promise<void>;
@@ -74,8 +77,9 @@ export function startControllerManager(api: KubeApi, caPem: string): ControllerM
     }
   };
 
+  const deletion = startNamespaceDeletion(api, abort.signal);
   const namespaces = startInformer(api, '/api/v1/namespaces', {
-    onUpsert: (ns) => track(ensureNamespaceDefaults(ns)),
+    onUpsert: (ns) => (ns.metadata.deletionTimestamp ? deletion.enqueue(ns.metadata.name) : track(ensureNamespaceDefaults(ns))),
     onDelete: () => {},
   }, abort.signal);
 
@@ -119,7 +123,7 @@ export function startControllerManager(api: KubeApi, caPem: string): ControllerM
       abort.abort();
       clearTimeout(timer);
       await Promise.all([namespaces.done, clusterRoles.done]);
-      await Promise.all(pending);
+      await Promise.all([...pending, deletion.done()]);
     },
   };
 }

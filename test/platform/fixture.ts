@@ -19,8 +19,8 @@ export interface ClusterHandle {
   /** @kubernetes/client-node configuration for the same admin. */
   kubeConfig: KubeConfig;
   /**
-   * Creates a namespace with a unique name. Namespaces are never deleted (no namespace controller
-   * runs, deletion would hang in Terminating), so every test takes its own.
+   * Creates a namespace with a unique name, so tests never share one. Deleting it is optional
+   * (namespace-deletion.ts empties and removes it within seconds, as a cluster does).
    */
   freshNamespace(prefix?: string, labels?: Record<string, string>): Promise<string>;
   /** Where the kubelet stand-in runs a Deployment's controller, or undefined. */

@@ -1,11 +1,17 @@
 // Real Flux controllers, installed from the release server's install.yaml into a cluster of this
-// file's own, reconciling from the platform's git server.
+// file's own, reconciling from the platform's git server and from the Azure DevOps emulator.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useDedicatedCluster, usePlatform } from './fixture.js';
 import { conditionOf, type KubeObject } from './kube-api.js';
 import { installRelease } from './platform.js';
+import { pollUntil } from './processes.js';
+import { startDevOpsEmulator, type DevOpsEmulator } from '../emulators/devops/devops-emulator.js';
+import { trustEmulatorCa } from '../emulators/trust-emulator-ca.js';
+
+// This process talks to the emulator's REST API; the controllers trust its CA through the kubelet.
+trustEmulatorCa();
 
 const platform = usePlatform();
 const cluster = useDedicatedCluster();
@@ -34,6 +40,27 @@ async function gitSource(ns: string, files: Record<string, string>, password = p
     },
   ] as KubeObject[]);
   return { repo, head: head! };
+}
+
+/** A repository in the Azure DevOps emulator with one commit on main, pushed through its REST API; returns the commit. */
+async function azureReposCommit(devops: DevOpsEmulator, project: string, name: string, files: Record<string, string>): Promise<string> {
+  const call = async <T>(path: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${devops.collectionUrl}${project}/_apis/git/${path}?api-version=7.1`, {
+      method: 'POST', body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${devops.systemAccessToken}`, 'content-type': 'application/json' },
+    });
+    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const repository = await call<{ id: string }>('repositories', { name });
+  const push = await call<{ commits: { commitId: string }[] }>(`repositories/${repository.id}/pushes`, {
+    refUpdates: [{ name: 'refs/heads/main', oldObjectId: '0'.repeat(40) }],
+    commits: [{
+      comment: 'Add apps',
+      changes: Object.entries(files).map(([path, content]) => ({ changeType: 'add', item: { path: `/${path}` }, newContent: { content, contentType: 'rawtext' } })),
+    }],
+  });
+  return push.commits[0]!.commitId;
 }
 
 const configMapYaml = (ns: string, value: string) =>
@@ -84,6 +111,29 @@ describe('Flux from install.yaml', () => {
     expect(tarball.status).toBe(200);
   });
 
+  it('fetches from the Azure DevOps emulator over HTTPS with a PAT, trusting its CA without ca.crt', async () => {
+    const devops = await startDevOpsEmulator({ organization: 'contoso' });
+    try {
+      devops.addProject({ name: 'Platform' });
+      const ns = await cluster.freshNamespace('azdo');
+      const head = await azureReposCommit(devops, 'Platform', 'apps', { 'apps/cm.yaml': configMapYaml(ns, 'hi') });
+      const pat = devops.addPersonalAccessToken();
+      await cluster.api.apply([
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azdo-auth', namespace: ns }, stringData: { username: 'git', password: pat } },
+        {
+          apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'app', namespace: ns },
+          spec: { interval: '10m', url: devops.gitUrl('Platform', 'apps'), ref: { branch: 'main' }, secretRef: { name: 'azdo-auth' }, timeout: '30s' },
+        },
+      ] as KubeObject[]);
+      const repo = await cluster.api.waitFor<Artifact>('GitRepository Ready', gitRepositoryPath(ns, 'app'), (o) => ready(o) || failed(o));
+      expect(conditionOf(repo, 'Ready')?.message).not.toMatch(/certificate/);
+      expect(repo.status?.artifact?.revision).toBe(`main@sha1:${head}`);
+      expect(devops.requests.some((r) => r.path.endsWith('/_git/apps/info/refs') && r.status === 200)).toBe(true);
+    } finally {
+      await devops.stop();
+    }
+  });
+
   it('reports an authentication failure when the secret holds a wrong password', async () => {
     const ns = await cluster.freshNamespace('gitauth');
     await gitSource(ns, { 'apps/cm.yaml': configMapYaml(ns, 'hi') }, 'wrong-password');
@@ -108,6 +158,22 @@ describe('Flux from install.yaml', () => {
     await cluster.api.waitFor<Artifact>('new revision applied', kustomizationPath(ns, 'apps'),
       (o) => o.status?.lastAppliedRevision === `main@sha1:${next}`);
     expect((await cluster.api.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/hello`)).data.greeting).toBe('changed');
+  });
+
+  it('deletes a tenant namespace once Flux has let go of its objects (finalizers)', async () => {
+    const ns = await cluster.freshNamespace('offboard');
+    await tenant(ns, 'deployer', true);
+    await gitSource(ns, { 'apps/cm.yaml': configMapYaml(ns, 'hi') });
+    await cluster.api.waitFor('GitRepository Ready', gitRepositoryPath(ns, 'app'), ready);
+    await kustomization(ns, 'apps', 'deployer');
+    const k = await cluster.api.waitFor<KubeObject>('Kustomization Ready', kustomizationPath(ns, 'apps'), ready);
+    expect(k.metadata.finalizers).toContain('finalizers.fluxcd.io');
+
+    await cluster.api.delete(`/api/v1/namespaces/${ns}`);
+    await pollUntil(`namespace ${ns} gone`, async () => !(await cluster.api.find(`/api/v1/namespaces/${ns}`)), { timeoutMs: 60_000 });
+    expect(await cluster.api.find(gitRepositoryPath(ns, 'app'))).toBeUndefined();
+    expect(await cluster.api.find(kustomizationPath(ns, 'apps'))).toBeUndefined();
+    expect(await cluster.api.find(`/api/v1/namespaces/${ns}/configmaps/hello`)).toBeUndefined();
   });
 
   it("refuses a Kustomization whose service account lacks the RBAC, with Flux's Forbidden message", async () => {

@@ -67,7 +67,8 @@ export class KubeApi {
   private readonly base: URL;
   private readonly discovery = new Map<string, Map<string, ResourceInfo>>();
 
-  constructor(readonly credentials: KubeCredentials) {
+  /** `headers` go with every request (Impersonate-User and -Group, see impersonate()). */
+  constructor(readonly credentials: KubeCredentials, private readonly headers: Record<string, string | string[]> = {}) {
     this.agent = new Agent({ ca: credentials.caPem, keepAlive: true, maxSockets: 16 });
     this.base = new URL(credentials.server);
   }
@@ -75,6 +76,15 @@ export class KubeApi {
   /** A client for the same server acting as someone else (e.g. a service-account token). */
   as(token: string): KubeApi {
     return new KubeApi({ ...this.credentials, token });
+  }
+
+  /**
+   * The same credentials asking to act as another user, as `kubectl --as` does (the caller needs
+   * the `impersonate` verb; the admin has it). For a service account pass
+   * `system:serviceaccount:<namespace>:<name>`.
+   */
+  impersonate(username: string, groups: string[] = []): KubeApi {
+    return new KubeApi(this.credentials, { 'impersonate-user': username, ...(groups.length ? { 'impersonate-group': groups } : {}) });
   }
 
   close(): void {
@@ -91,6 +101,7 @@ export class KubeApi {
         method,
         agent: this.agent,
         headers: {
+          ...this.headers,
           authorization: `Bearer ${this.credentials.token}`,
           accept: 'application/json',
           ...(payload !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
@@ -175,7 +186,7 @@ export class KubeApi {
         method: 'GET',
         agent: this.agent,
         signal,
-        headers: { authorization: `Bearer ${this.credentials.token}`, accept: 'application/json' },
+        headers: { ...this.headers, authorization: `Bearer ${this.credentials.token}`, accept: 'application/json' },
       }, (res) => {
         if ((res.statusCode ?? 0) === 410) { res.resume(); resolve('gone'); return; }
         if ((res.statusCode ?? 0) >= 400) {

@@ -1,6 +1,8 @@
 // The kubelet stand-in: Deployments created through the API start real controller processes;
 // changes to them restart or stop those processes, as a node would.
+import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureEmulatorCa } from '../emulators/ca.js';
 import { useDedicatedCluster, usePlatform } from './fixture.js';
 import { conditionOf, parseYamlObjects, type KubeObject } from './kube-api.js';
 import type { Deployment } from './kubelet.js';
@@ -106,9 +108,28 @@ describe('kubelet stand-in', () => {
     d.spec.template.spec.serviceAccountName = 'limited';
     await cluster.api.post(`/apis/apps/v1/namespaces/${ns}/deployments`, d);
     const c = await pollUntil('the controller to start', () => cluster.controller(ns, 'notification-controller')?.pid ? cluster.controller(ns, 'notification-controller') : undefined);
-    const { readFileSync } = await import('node:fs');
     await expect.poll(() => readFileSync(c.logFile, 'utf8'), { timeout: 30_000, interval: 500 })
       .toContain(`User \\"system:serviceaccount:${ns}:limited\\" cannot`);
+    await cluster.api.delete(deploymentPath(ns, 'notification-controller'));
+  });
+
+  it('gives controllers SSL_CERT_FILE: the system roots plus the emulator CA, unless the Deployment sets its own', async () => {
+    const envOf = (pid: number) => Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const source = await cluster.waitForController('flux-system', 'source-controller');
+    const bundle = readFileSync(envOf(source.pid!).SSL_CERT_FILE!, 'utf8');
+    expect(bundle).toContain(readFileSync(ensureEmulatorCa().caPath, 'utf8').trim());
+    if (existsSync('/etc/ssl/certs/ca-certificates.crt')) {
+      expect(bundle.startsWith(readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8').trimEnd())).toBe(true);
+    }
+
+    const ns = await cluster.freshNamespace('certs');
+    const d = fluxDeployment('notification-controller', ns);
+    d.spec.template.spec.serviceAccountName = 'default';
+    d.spec.template.spec.containers[0]!.env = [...(d.spec.template.spec.containers[0]!.env ?? []), { name: 'SSL_CERT_FILE', value: '/etc/ssl/certs/own.pem' }];
+    await cluster.api.post(`/apis/apps/v1/namespaces/${ns}/deployments`, d);
+    const own = await pollUntil('the controller to start', () => cluster.controller(ns, 'notification-controller')?.pid);
+    expect(envOf(own).SSL_CERT_FILE).toBe('/etc/ssl/certs/own.pem');
     await cluster.api.delete(deploymentPath(ns, 'notification-controller'));
   });
 

@@ -10,11 +10,17 @@
 // Deployment is briefly unavailable even with a RollingUpdate strategy); minReadySeconds is
 // ignored unless asked for. Deployments of other images get the status a cluster without nodes
 // would give them: never available.
+//
+// Trust: on AKS, dev.azure.com and other Azure endpoints have publicly trusted certificates; here
+// the Azure emulators' certificates come from a local CA. Every controller gets SSL_CERT_FILE (which
+// Go's crypto/x509 reads on Linux instead of the system bundle) pointing at the system bundle plus
+// that CA, so Flux reaches the emulated Azure DevOps as it reaches the real one: no ca.crt anywhere.
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { ensureEmulatorCa } from '../emulators/ca.js';
 import { platformBinaries } from './binaries.js';
 import { controllerForImage, type KnownController } from './controller-catalog.js';
 import { startInformer } from './informer.js';
@@ -94,6 +100,11 @@ export interface KubeletOptions {
   dir: string;
   /** Report availability only after minReadySeconds, as the deployment controller does (slower). */
   honorMinReadySeconds?: boolean;
+  /**
+   * CA certificates (PEM files) the controllers trust besides the system's: they go, after the
+   * system bundle, into the file SSL_CERT_FILE names. Default: the Azure emulators' CA.
+   */
+  trustedCaFiles?: string[];
 }
 
 export interface Kubelet {
@@ -107,6 +118,21 @@ export interface Kubelet {
 }
 
 const TOKEN_SECONDS = 3600;
+/** Debian's and Ubuntu's bundle of the system's trusted roots (Go's first choice on Linux). */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** What controllers trust besides the system's roots unless told otherwise: the Azure emulators' CA. */
+export function defaultTrustedCaFiles(): string[] {
+  return [ensureEmulatorCa().caPath];
+}
+
+/** Writes the system bundle plus the given CA files into one file, for SSL_CERT_FILE. */
+export function writeCaBundle(file: string, caFiles: string[]): string {
+  const system = existsSync(SYSTEM_CA_BUNDLE) ? [SYSTEM_CA_BUNDLE] : [];
+  const pems = [...system, ...caFiles].map((f) => readFileSync(f, 'utf8').trimEnd());
+  writeFileSync(file, `${pems.join('\n')}\n`);
+  return file;
+}
 
 interface Runtime {
   key: string;
@@ -133,6 +159,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   const bins = platformBinaries();
   mkdirSync(opts.dir, { recursive: true });
   const stateFile = join(opts.dir, 'kubelet.json');
+  const caBundle = writeCaBundle(join(opts.dir, 'ca-certificates.crt'), opts.trustedCaFiles ?? defaultTrustedCaFiles());
   const logFile = join(opts.dir, 'kubelet.log');
   const log = (message: string) => {
     try { appendFileSync(logFile, `${new Date().toISOString()} ${message}\n`); } catch { /* folder already removed */ }
@@ -420,6 +447,8 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
       KUBERNETES_SERVICE_PORT: String(opts.apiPort),
       KUBERNETES_SERVICE_PORT_HTTPS: String(opts.apiPort),
+      // Before the container's own env and envFrom, so a Deployment that sets it wins.
+      SSL_CERT_FILE: caBundle,
     };
     const expand = (s: string) => s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v: string | undefined) => (v === undefined ? '$' : env[v] ?? m));
     for (const from of container.envFrom ?? []) {

@@ -20,11 +20,14 @@ export interface ClusterInfo {
   dir: string;
   /** JSON file of ControllerRuntimeInfo[]: where each controller the kubelet runs listens. */
   kubeletStateFile: string;
-  logs: { etcd: string; apiserver: string; controllers: string };
+  /** Log files; `audit` is the API server's audit log (every write; read it with audit-log.ts). */
+  logs: { etcd: string; apiserver: string; audit: string; controllers: string };
 }
 
 export interface ClusterOptions extends ControlPlaneOptions {
   honorMinReadySeconds?: boolean;
+  /** CA files the controllers trust besides the system's (SSL_CERT_FILE); default: the Azure emulators' CA. */
+  trustedCaFiles?: string[];
 }
 
 export interface Cluster {
@@ -56,6 +59,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       caPem: controlPlane.caPem,
       dir: kubeletDir,
       honorMinReadySeconds: opts.honorMinReadySeconds,
+      trustedCaFiles: opts.trustedCaFiles,
     });
     await Promise.all([defaults.synced, kubelet.synced]);
     let stopped: Promise<void> | undefined;
