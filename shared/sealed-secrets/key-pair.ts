@@ -59,3 +59,18 @@ export function publicKeyOf(certPem: string): KeyObject {
 export function shortId(certPem: string): string {
   return createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex').slice(0, 10);
 }
+
+/** Checks a sealing certificate on its own (what teams and RegisterSystem seal with): PEM X.509, RSA, not expired. */
+export function checkCertificate(certPem: string, now = new Date()): Omit<KeyPairFacts, 'warnings'> {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (error) {
+    throw new KeyPairError(`The file is not a PEM X.509 certificate (${(error as Error).message}). Expected the sealing certificate (tls.crt of the Sealed Secrets key pair)`);
+  }
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'rsa') throw new KeyPairError(`The certificate's key is ${key.asymmetricKeyType?.toUpperCase() ?? 'not RSA'}; Sealed Secrets seals with RSA keys`);
+  const notAfter = new Date(cert.validTo);
+  if (notAfter <= now) throw new KeyPairError(`The certificate expired on ${notAfter.toISOString()}; kubeseal refuses to seal with it. Use the cluster's current certificate`);
+  return { fingerprint: cert.fingerprint256, notAfter, bits: key.asymmetricKeyDetails?.modulusLength ?? 0, subject: cert.subject.replace(/\n/g, ', ') };
+}

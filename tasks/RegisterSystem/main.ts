@@ -1,44 +1,45 @@
-import { readClusterConnection } from '../../shared/pipeline/cluster-connection-inputs';
 import { main } from '../../shared/pipeline/entry';
-import { NotYetSupportedError } from '../../shared/pipeline/errors';
+import { InputError, TaskError } from '../../shared/pipeline/errors';
 import type { TaskDefinition } from '../../shared/pipeline/task-definition';
-import { dnsLabel, goDuration, httpUrl } from '../../shared/pipeline/validate';
 import definition from './task.json';
+import { readInputs } from './inputs';
+import { report, specOf } from './report';
 
 main(definition as TaskDefinition, async (ctx) => {
-  const { inputs: i } = ctx;
-  const systemName = dnsLabel(i.required('systemName'), 'systemName');
-  const alertProvider = i.choice('alertProvider') ?? 'none';
-  const options = {
-    systemName,
-    namespace: dnsLabel(i.string('namespace') ?? systemName, 'namespace'),
-    clusterRole: i.required('clusterRole'),
-    entraGroupObjectId: i.string('entraGroupObjectId'),
-    entraGroupClusterRole: i.string('entraGroupClusterRole'),
-    interval: goDuration(i.string('syncInterval') ?? '5m', 'syncInterval'),
-    organizationUrl: httpUrl(i.required('organizationUrl'), 'organizationUrl'),
-    project: i.required('project'),
-    accessToken: i.secret('accessToken')!,
-    systemRepository: i.string('systemRepository') ?? systemName,
-    createRepository: i.bool('createRepository'),
-    systemBranch: i.required('systemBranch'),
-    systemPath: i.required('systemPath'),
-    systemReadToken: i.secret('systemReadToken')!,
-    platformRepository: i.required('platformRepository'),
-    platformBranch: i.required('platformBranch'),
-    systemsFolder: i.required('systemsFolder'),
-    changeMode: i.choice('changeMode') ?? 'commit',
-    autoComplete: i.bool('autoComplete'),
-    sealingCertificate: i.filePath('sealingCertificate')!,
-    sealingScope: i.choice('sealingScope') ?? 'strict',
-    alerts: alertProvider === 'none' ? undefined : {
-      provider: alertProvider,
-      webhookUrl: httpUrl(i.secret('alertWebhookUrl')!, 'alertWebhookUrl', ['https:']),
-      channel: i.string('alertChannel'),
-      severity: i.choice('alertSeverity') ?? 'error',
-    },
-    applyNow: i.bool('applyNow') ? { connection: readClusterConnection(ctx), timeoutMinutes: i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 10 } : undefined,
-  };
-  ctx.log.info(`System ${options.systemName} in namespace ${options.namespace}.`);
-  throw new NotYetSupportedError('RegisterSystem', 'register systems');
+  const o = readInputs(ctx);
+  const { checkCertificate, KeyPairError } = await import('../../shared/sealed-secrets/key-pair');
+  if (o.action === 'register') {
+    try {
+      checkCertificate(o.certPem);
+    } catch (error) {
+      throw error instanceof KeyPairError ? new InputError('sealingCertificate', error.message) : error;
+    }
+  }
+  const { AzureRepos } = await import('../../shared/repos/azure-repos');
+  const { ReposError } = await import('../../shared/repos/errors');
+  const { registerSystem, RegistrationInputError } = await import('../../shared/systems/register');
+  const repos = new AzureRepos({ organizationUrl: o.organizationUrl, token: o.accessToken, signal: ctx.signal });
+  const cluster = o.action === 'register' && o.applyNow ? await (await import('./cluster')).connect(ctx, o.applyNow.connection) : undefined;
+  try {
+    const r = await registerSystem(repos, {
+      ...o,
+      spec: specOf(o),
+      secrets: o.action === 'register' ? { gitToken: o.systemReadToken, alertWebhookUrl: o.alerts?.webhookUrl } : { gitToken: '' },
+      sealing: o.action === 'register' ? { certPem: o.certPem, scope: o.sealingScope } : { certPem: '', scope: 'strict' },
+      createRepository: o.action === 'register' && o.createRepository,
+      contact: o.action === 'register' ? o.contact : '',
+      clusterRoleInCluster: cluster?.clusterRoleExists,
+      signal: ctx.signal,
+      log: ctx.log.info,
+      progress: ctx.log.progress,
+    }).catch((error: unknown) => {
+      if (error instanceof RegistrationInputError) throw new InputError(error.input, error.problem, error.expected);
+      if (error instanceof ReposError) throw new TaskError(error.message, error.hint, { cause: error });
+      throw error;
+    });
+    const applied = cluster && o.action === 'register' && o.applyNow ? await cluster.apply(r.objects, o.applyNow.timeoutMs) : undefined;
+    return report(ctx, o, r, applied);
+  } finally {
+    cluster?.close();
+  }
 });

@@ -24,15 +24,14 @@ const PIPELINE = join(repoRoot, 'examples', 'bootstrap.yml');
 const RG = 'rg-aks-platform-dev';
 const NAME = 'aks-platform-dev';
 const work = mkdtempSync(join(tmpdir(), 'bootstrap-pipeline-'));
+const SYSTEMS = ['payments', 'billing', 'orders'];
 let stack: LocalStack;
 
 beforeAll(async () => {
   stack = await startLocalStack({
     pipelines: [parsePipeline(readFileSync(PIPELINE, 'utf8'))],
-    git: platform.git,
     releasesBaseUrl: platform.info.releases.baseUrl,
-    // The shared git server outlives this file: a repository of its own.
-    platformRepository: { name: `platform-components-${Date.now().toString(36)}`, dir: join(repoRoot, 'examples', 'platform-components') },
+    platformRepository: { name: 'platform-components', dir: join(repoRoot, 'examples', 'platform-components') },
     keyBits: 2048,
   });
 });
@@ -64,7 +63,7 @@ const stepRun = (run: PipelineRun, reference: string) => run.steps.find((s) => s
 /** Nothing secret in what the runner printed, nor in what any task printed (before the runner's masking). */
 function expectNoSecrets(run: PipelineRun, printed: string): void {
   const secrets = [
-    stack.keyPair.keyPem, platform.git.password!, stack.emulators.devops.systemAccessToken,
+    stack.keyPair.keyPem, stack.pipelineVariables.secrets.fluxGitToken!, stack.emulators.devops.systemAccessToken,
     ...stack.emulators.entra.issued.map((t) => t.token), ...stack.emulators.devops.oidcTokens.map((t) => t.token),
   ];
   const outputs = [printed, ...run.steps.filter((s) => s.run).map((s) => visibleOutput(s.run!))];
@@ -77,8 +76,7 @@ function expectNoSecrets(run: PipelineRun, printed: string): void {
 const kubeseal = (secret: object, cert: string) => sealWithKubeseal(platform.info.binaries.kubeseal, secret, cert);
 
 async function headRevision(): Promise<string> {
-  const repo = stack.platformRepositoryUrl.split('/').pop()!.replace(/\.git$/, '');
-  return `main@sha1:${await platform.git.head(repo, 'main')}`;
+  return `main@sha1:${await stack.repos.head('platform-components', 'main')}`;
 }
 
 /** Waits until a Flux Kustomization is Ready with a revision applied. */
@@ -93,11 +91,13 @@ describe('examples/bootstrap.yml through the local runner', () => {
   /** A SealedSecret as a team would commit it, sealed offline with the environment's certificate. */
   let sealed: KubeObject;
 
-  it('creates the cluster, installs the brought sealing key and controller, and Flux applies clusters/dev of the sample repository', async () => {
+  it('creates the cluster, installs the brought sealing key and controller, Flux applies clusters/dev of the sample repository, and three teams are on board', async () => {
+    const initial = `main@sha1:${await stack.repos.head('platform-components')}`;
     first = await runExample();
     expect(first.run.result, first.printed).toBe('Succeeded');
-    expect(first.run.steps.map((s) => `${s.reference}:${s.status}`)).toEqual(['checkout:succeeded', 'AksBootstrap@1:succeeded', 'InstallSealedSecrets@1:succeeded', 'FluxBootstrap@1:succeeded']);
-    expect(first.printed.split('\n').at(-1)).toMatch(/^Pipeline .*bootstrap\.yml: Succeeded \(4 of 4 steps ran, /);
+    expect(first.run.steps.map((s) => `${s.reference}:${s.status}`)).toEqual(['checkout:succeeded', 'AksBootstrap@1:succeeded', 'InstallSealedSecrets@1:succeeded', 'FluxBootstrap@1:succeeded',
+      ...SYSTEMS.map(() => 'RegisterSystem@1:succeeded')]);
+    expect(first.printed.split('\n').at(-1)).toMatch(/^Pipeline .*bootstrap\.yml: Succeeded \(7 of 7 steps ran, /);
 
     // The cluster AksBootstrap asked ARM for is the one running the controllers.
     const managed = stack.emulators.arm.cluster(stack.emulators.subscriptionId, RG, NAME)!;
@@ -117,11 +117,19 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expect(Buffer.from(secret.data.value!, 'base64').toString()).toBe('unsealed-by-the-brought-key');
 
     // Flux applied the head of main: its own Kustomization, then the two it found in clusters/dev.
-    const head = await headRevision();
-    expect(stepRun(first.run, 'FluxBootstrap@1').variables.appliedRevision.value).toBe(head);
-    expect(await appliedRevisionOf('flux-system')).toBe(head);
-    expect(await appliedRevisionOf('infrastructure')).toBe(head);
-    expect(await appliedRevisionOf('systems')).toBe(head);
+    expect(stepRun(first.run, 'FluxBootstrap@1').variables.appliedRevision.value).toBe(initial);
+    expect(await appliedRevisionOf('infrastructure')).toMatch(/^main@sha1:/);
+    // Each team: one commit on main, its repository with a starter folder, its sync Ready as its own account.
+    const registered = first.run.steps.filter((s) => s.reference === 'RegisterSystem@1').map((s) => s.run!.variables.commitId.value);
+    expect(new Set(registered).size).toBe(SYSTEMS.length);
+    expect(await headRevision()).toBe(`main@sha1:${registered.at(-1)}`);
+    for (const system of SYSTEMS) {
+      expect(Object.keys((await stack.repos.tree(system))!)).toContain('deploy/dev/README.md');
+      const sync = await live(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${system}/kustomizations/${system}`);
+      expect(conditionOf(sync, 'Ready')?.status, JSON.stringify(sync.status)).toBe('True');
+      expect((sync.spec as { serviceAccountName: string }).serviceAccountName).toBe(system);
+    }
+    expect(first.printed).toContain('Registered payments: commit ');
     const tenant = await live('/apis/rbac.authorization.k8s.io/v1/clusterroles/system-tenant');
     expect((tenant.rules as { apiGroups: string[]; resources: string[] }[]).some((r) => r.apiGroups.includes('bitnami.com') && r.resources.includes('sealedsecrets'))).toBe(true);
     expect((await live('/api/v1/namespaces/kube-public/configmaps/platform-info')).data).toMatchObject({ environment: 'dev', clusterName: NAME });
@@ -171,6 +179,7 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expect(second.printed).toContain(`No changes: cluster ${NAME} matches the inputs.`);
     expect(stepRun(second.run, 'InstallSealedSecrets@1').summaries[0]!.markdown).toContain('0 created, 0 configured');
     expect(second.printed).toContain('nothing to do');
+    for (const step of second.run.steps.filter((s) => s.reference === 'RegisterSystem@1')) expect(step.run!.variables.changed.value).toBe('false');
     expectNoSecrets(second.run, second.printed);
     process.stdout.write(`[bootstrap-pipeline] first run ${first.ms} ms, second run ${second.ms} ms\n`);
   }, 600_000);
@@ -197,6 +206,11 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expect(await appliedRevisionOf('infrastructure')).toBe(head);
     expect(await appliedRevisionOf('systems')).toBe(head);
     expect((await live('/api/v1/namespaces/kube-public/configmaps/platform-info')).data).toMatchObject({ environment: 'dev' });
+    // The teams came back from their folders, their credentials unsealed by the same key.
+    for (const system of SYSTEMS) {
+      await cluster().api.waitFor(`Kustomization ${system}/${system} Ready`, `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${system}/kustomizations/${system}`,
+        (k) => conditionOf(k, 'Ready')?.status === 'True', 120_000);
+    }
     // What was sealed for the old cluster still opens on the new one: the key is the same.
     await cluster().api.apply([sealed]);
     const secret = await cluster().api.waitFor<{ data: Record<string, string> }>('unsealed Secret', '/api/v1/namespaces/default/secrets/probe', () => true, 30_000);

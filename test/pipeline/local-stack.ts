@@ -1,8 +1,9 @@
 // Everything an example pipeline expects to exist around it, made locally: Entra ID, ARM and Azure
 // DevOps emulators (every AKS cluster a full local cluster that runs the real controllers), the
 // landing zone the pipeline names (subscription, resource groups, subnet, admin group), a
-// workload-identity service connection, the platform-components repository on a git server, and
-// a fresh Sealed Secrets key pair (openssl) in the pipeline's secret variables. What it returns is
+// workload-identity service connection, the platform-components repository in Azure Repos (the
+// Azure DevOps emulator, where Flux reads it and RegisterSystem writes to it), and a fresh Sealed
+// Secrets key pair (openssl) in the pipeline's secret variables. What it returns is
 // what Azure DevOps would hold: the environment file, the pipeline-settings variables, and the
 // few values that cannot be the same on this machine (repository URL, release mirror).
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import { makeKeyPair } from '../agent/fixtures';
 import { startAzureEmulators, type AzureEmulators } from '../emulators/azure-emulators';
 import { ensureEmulatorTrustBundle } from '../emulators/ca';
 import { fullClusterFactory, type FullClusters } from '../emulators/full-cluster-factory';
-import type { GitClient } from '../platform/git-server';
+import { devopsRepos, type DevOpsRepos } from '../emulators/devops-repos';
 import type { PipelineDefinition } from './definition';
 import type { LocalEnvironment, PipelineVariables } from './environment';
 import { landingZoneOf, type LandingZone } from './landing-zone';
@@ -20,8 +21,6 @@ import { landingZoneOf, type LandingZone } from './landing-zone';
 export interface LocalStackOptions {
   /** The pipelines to prepare for (their AksBootstrap steps name the landing zone). */
   pipelines: PipelineDefinition[];
-  /** Git server that holds the platform repository (Flux pulls from it). */
-  git: GitClient;
   /** Base URL serving the Flux and Sealed Secrets release files at GitHub's paths. */
   releasesBaseUrl: string;
   /** The platform repository to push: a folder, e.g. examples/platform-components. */
@@ -40,6 +39,8 @@ export interface LocalStack {
   overrides: Record<string, string>;
   keyPair: { certPem: string; keyPem: string };
   platformRepositoryUrl: string;
+  /** The project's repositories (platform-components, the teams'), as a team member reaches them. */
+  repos: DevOpsRepos;
   /** What the platform repository's first commit holds (a checkout, for pipelines that read it). */
   platformFiles: Record<string, string>;
   /** The Entra application behind the service connections. */
@@ -106,7 +107,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     // The same pair as a secure file, for pipelines that take the key that way (keySource: secureFile).
     const secureFile = devops.addSecureFile({ project: project.name, name: `sealed-secrets-${environmentName}.pem`, content: keyPair.certPem + keyPair.keyPem });
     const files = { ...filesOf(o.platformRepository.dir), [`sealed-secrets/${environmentName}.crt`]: keyPair.certPem };
-    const { url: platformRepositoryUrl } = await o.git.createRepo(o.platformRepository.name, { files, message: 'Platform components' });
+    // The flux-reader account's PAT: Code (Read) on the project's repositories.
+    const readerPat = devops.addPersonalAccessToken();
+    const repos = devopsRepos({ collectionUrl: devops.collectionUrl, project: project.name, pat: readerPat, token: devops.systemAccessToken });
+    const { url: platformRepositoryUrl } = await repos.create(o.platformRepository.name, files);
 
     const environment: LocalEnvironment = {
       serviceConnections,
@@ -132,16 +136,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         variables: { sealedSecretsCert: b64(keyPair.certPem) },
         secrets: {
           sealedSecretsKey: b64(keyPair.keyPem),
-          fluxGitToken: o.git.password ?? '',
-          // register-system.yml: the team repository's read PAT (Azure Repos in the emulator) and
-          // the team channel's webhook (nothing listens there locally).
-          systemReadToken: devops.addPersonalAccessToken(),
+          fluxGitToken: readerPat,
+          // register-system.yml: the team repository's read PAT and the team channel's webhook
+          // (nothing listens there locally: Flux's alerts to it fail and are logged).
+          systemReadToken: readerPat,
           teamsWebhookUrl: `${devops.url}/teams-webhook/${randomUUID()}`,
         },
       },
       overrides: { platformRepoUrl: platformRepositoryUrl, githubReleasesUrl: o.releasesBaseUrl },
       keyPair,
       platformRepositoryUrl,
+      repos,
       platformFiles: files,
       servicePrincipal,
       stop: () => emulators.stop(),

@@ -5,11 +5,9 @@
 // for the release files; makes a sealing key pair; runs examples/bootstrap.yml through the local
 // runner; prints where to look; stops everything, or with --keep runs until Ctrl-C, leaving the
 // environment files so `npm run pipeline -- <file>` can run other examples against it.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAll } from '../platform/bins/build.mjs';
-import { startGitServer } from '../platform/git-server';
 import { startReleaseServer } from '../platform/release-server';
 import { parsePipeline } from './definition';
 import { writePrivateJson } from './environment';
@@ -37,11 +35,8 @@ async function main(): Promise<number> {
   try {
     const releases = await startReleaseServer();
     stopping.push(releases);
-    const git = await startGitServer({ username: 'git', password: randomBytes(18).toString('base64url') });
-    stopping.push(git);
     const stack = await startLocalStack({
       pipelines: [parsePipeline(readFileSync(pipelineFile, 'utf8'))],
-      git,
       releasesBaseUrl: releases.baseUrl,
       platformRepository: { name: 'platform-components', dir: join(repoRoot, 'examples', 'platform-components') },
     });
@@ -85,7 +80,7 @@ async function main(): Promise<number> {
       say(`  controllers: ${cluster.kubelet.runtimes().map((r) => `${r.namespace}/${r.name}${r.ready ? '' : ' (not ready)'}`).join(', ') || 'none'}`);
       say(`  logs: ${cluster.info.logs.controllers} (controllers), ${cluster.info.logs.apiserver} (API server)`);
     }
-    say(`Platform repository: ${stack.platformRepositoryUrl} (user ${git.username}; bare repos in ${git.root})`);
+    say(`Platform repository: ${stack.platformRepositoryUrl} (Azure Repos emulator; bare repos in ${stack.emulators.devops.reposRoot})`);
     if (!keep) {
       say('Stopping everything (npm start -- --keep leaves it running).');
       return run.result === 'Failed' || run.result === 'Canceled' ? 1 : 0;
