@@ -12,7 +12,7 @@ import { GitVersionType, PullRequestStatus, VersionControlChangeType, ItemConten
 import type { IGitApi } from 'azure-devops-node-api/GitApi.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEmulatorCa } from './ca.js';
-import { startDevOpsEmulator, type DevOpsEmulator } from './devops/devops-emulator.js';
+import { gitSecurityToken, startDevOpsEmulator, type DevOpsEmulator } from './devops/devops-emulator.js';
 import { decodeJwtPayload } from './test-support.js';
 import { trustEmulatorCa } from './trust-emulator-ca.js';
 
@@ -585,5 +585,243 @@ describe('Azure DevOps emulator: permissions, pull request rules and branch poli
     expect(seen.filter((request) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(request.method))).toEqual([]);
     const writes = devops.requests.slice(0, from).filter((request) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(request.method));
     expect(writes.map((request) => `${request.method} ${request.status}`)).toContain('POST 201');
+  });
+});
+
+describe('Azure DevOps emulator: Security API permission evaluation batch (through WebApi.rest)', () => {
+  const GIT = '2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87';
+  const PROJECT = '52d39943-cb85-4d7f-8fa8-c6baac873819';
+  type Evaluation = { securityNamespaceId: string; token: string; permissions: number; value?: boolean };
+  type Batch = { alwaysAllowAdministrators?: boolean; evaluations: Evaluation[] };
+
+  let devops: DevOpsEmulator;
+  let web: azdev.WebApi;
+  let git: IGitApi;
+  let projects = 0;
+
+  const batchUrl = () => `${devops.collectionUrl}_apis/security/permissionevaluationbatch?api-version=7.1`;
+
+  /** What a task sends: node-api has no Security client, so WebApi.rest.create with the api-version in the query. */
+  async function evaluate(evaluations: Evaluation[], client = web): Promise<Evaluation[]> {
+    const response = await client.rest.create<Batch>(batchUrl(), { alwaysAllowAdministrators: false, evaluations });
+    expect(response.statusCode).toBe(200);
+    return response.result!.evaluations;
+  }
+  const holds = async (token: string, permissions: number, client = web) => (await evaluate([{ securityNamespaceId: GIT, token, permissions }], client))[0].value;
+
+  /** Each UTF-16 code unit as two hex bytes, low byte first (Encoding.Unicode in the client samples' TokenHelpers). */
+  const utf16Hex = (text: string) => [...Array(text.length).keys()].map((i) => text.charCodeAt(i)).map((unit) => [unit & 0xff, unit >> 8].map((byte) => byte.toString(16).padStart(2, '0')).join('')).join('');
+  const projectToken = (projectId: string) => `repoV2/${projectId}`;
+  const repoToken = (projectId: string, repositoryId: string) => `repoV2/${projectId}/${repositoryId}`;
+  const branchToken = (projectId: string, repositoryId: string, branch: string) => `repoV2/${projectId}/${repositoryId}/refs/heads/${branch.split('/').map(utf16Hex).join('/')}`;
+
+  /** A project with two empty repositories. */
+  async function setup() {
+    const project = devops.addProject({ name: `Sec${++projects}` });
+    const target = await git.createRepository({ name: 'target' }, project.name);
+    const other = await git.createRepository({ name: 'other' }, project.name);
+    return { project, name: project.name, target: target.id!, other: other.id! };
+  }
+
+  beforeAll(async () => {
+    devops = await startDevOpsEmulator({ organization: 'northwind' });
+    web = new azdev.WebApi(devops.collectionUrl, azdev.getBearerHandler(devops.systemAccessToken));
+    git = await web.getGitApi();
+  });
+  afterAll(async () => {
+    await devops?.stop();
+  });
+
+  it('answers 200 with the batch in request order, each evaluation with its value (POST, Bearer, api-version in the query), and changes nothing', async () => {
+    const { project, target } = await setup();
+    const evaluations: Evaluation[] = [
+      { securityNamespaceId: GIT, token: projectToken(project.id), permissions: 256 },
+      { securityNamespaceId: GIT, token: repoToken(project.id, target), permissions: 4 },
+      { securityNamespaceId: GIT, token: branchToken(project.id, target, 'main'), permissions: 16 },
+    ];
+    const response = await web.rest.create<Batch>(batchUrl(), { alwaysAllowAdministrators: false, evaluations });
+    // alwaysAllowAdministrators is not written back when false (EmitDefaultValue = false).
+    expect(response.result).toEqual({ evaluations: evaluations.map((evaluation) => ({ ...evaluation, value: true })) });
+
+    const request = devops.requests.at(-1)!;
+    expect(request).toMatchObject({ method: 'POST', path: '/northwind/_apis/security/permissionevaluationbatch', status: 200 });
+    expect(request.query).toContain('api-version=7.1');
+    expect(request.headers).toMatchObject({ accept: 'application/json', 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${devops.systemAccessToken}` });
+    expect(JSON.parse(request.body)).toEqual({ alwaysAllowAdministrators: false, evaluations });
+    expect(devops.permissionEvaluations.slice(-3).map((record) => [record.identity.id, record.project, record.repository, record.ref, record.value]))
+      .toEqual([[devops.buildIdentity.id, project.name, undefined, undefined, true], [devops.buildIdentity.id, project.name, 'target', undefined, true], [devops.buildIdentity.id, project.name, 'target', 'refs/heads/main', true]]);
+    expect((await git.getRepositories(project.name)).map((repository) => repository.name).sort()).toEqual(['other', 'target']);
+  });
+
+  it.each([
+    { permission: 'GenericRead', bit: 2 },
+    { permission: 'GenericContribute', bit: 4 },
+    { permission: 'CreateBranch', bit: 16 },
+    { permission: 'PullRequestContribute', bit: 16384 },
+  ] as const)('$permission (bit $bit): a repository deny is false on that repository and its branches only; a project deny on every repository, which an explicit repository allow overrides', async ({ permission, bit }) => {
+    const { project, name, target, other } = await setup();
+    const scopes = async () => [
+      await holds(projectToken(project.id), bit), await holds(repoToken(project.id, target), bit),
+      await holds(branchToken(project.id, target, 'main'), bit), await holds(repoToken(project.id, other), bit),
+    ];
+    expect(await scopes()).toEqual([true, true, true, true]);
+
+    devops.denyPermission({ permission, project: name, repository: 'target' });
+    expect(await scopes()).toEqual([true, false, false, true]);
+    devops.allowPermission({ permission, project: name, repository: 'target' });
+    expect(await scopes()).toEqual([true, true, true, true]);
+
+    devops.denyPermission({ permission, project: name });
+    expect(await scopes()).toEqual([false, false, false, false]);
+    devops.allowPermission({ permission, project: name, repository: 'target' });
+    expect(await scopes()).toEqual([false, true, true, false]);
+    devops.allowPermission({ permission, project: name });
+    expect(await scopes()).toEqual([true, true, true, true]);
+  });
+
+  it('CreateRepository (bit 256): a project deny is false on the project token and everything below it, other projects keep it', async () => {
+    const { project, name, target } = await setup();
+    const elsewhere = await setup();
+    devops.denyPermission({ permission: 'CreateRepository', project: name });
+    expect(await holds(projectToken(project.id), 256)).toBe(false);
+    expect(await holds(repoToken(project.id, target), 256)).toBe(false);
+    expect(await holds(projectToken(elsewhere.project.id), 256)).toBe(true);
+    devops.allowPermission({ permission: 'CreateRepository', project: name });
+    expect(await holds(projectToken(project.id), 256)).toBe(true);
+    expect(await holds(repoToken(project.id, target), 256)).toBe(true);
+  });
+
+  it.each([
+    { permission: 'ForcePush', bit: 8 },
+    { permission: 'PolicyExempt', bit: 128 },
+    { permission: 'PullRequestBypassPolicy', bit: 32768 },
+  ] as const)('$permission (bit $bit): not held until allowed (as for the build service), per repository or for the project', async ({ permission, bit }) => {
+    const { project, name, target, other } = await setup();
+    const scopes = async () => [await holds(projectToken(project.id), bit), await holds(repoToken(project.id, target), bit), await holds(repoToken(project.id, other), bit)];
+    expect(await scopes()).toEqual([false, false, false]);
+    devops.allowPermission({ permission, project: name, repository: 'target' });
+    expect(await scopes()).toEqual([false, true, false]);
+    devops.allowPermission({ permission, project: name });
+    expect(await scopes()).toEqual([true, true, true]);
+    devops.denyPermission({ permission, project: name });
+    expect(await scopes()).toEqual([false, false, false]);
+  });
+
+  it('ViewProject: GENERIC_READ (bit 1) of the Project namespace on $PROJECT:vstfs:///Classification/TeamProject/<id>; the Git ACL does not depend on it', async () => {
+    const { project, name, target } = await setup();
+    const token = `$PROJECT:vstfs:///Classification/TeamProject/${project.id}`;
+    const view = async () => (await evaluate([{ securityNamespaceId: PROJECT, token, permissions: 1 }]))[0].value;
+    expect(await view()).toBe(true);
+    devops.denyPermission({ permission: 'ViewProject', project: name });
+    expect(await view()).toBe(false);
+    expect(await holds(repoToken(project.id, target), 2)).toBe(true);
+    devops.allowPermission({ permission: 'ViewProject', project: name });
+    expect(await view()).toBe(true);
+  });
+
+  it('agrees with the writes it predicts: CreateRepository and GenericContribute denied are false and the writes are 403; allowed, true and the writes succeed', async () => {
+    const { project, name, target } = await setup();
+    const seed = await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: ZERO }], commits: [{ comment: 'init', changes: [{ changeType: VersionControlChangeType.Add, item: { path: '/a.txt' }, newContent: { content: 'a', contentType: ItemContentType.RawText } }] }] }, target, name);
+    const push = (base: string, path: string) => git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: base }], commits: [{ comment: path, changes: [{ changeType: VersionControlChangeType.Add, item: { path }, newContent: { content: 'x', contentType: ItemContentType.RawText } }] }] }, target, name);
+
+    devops.denyPermission({ permission: 'CreateRepository', project: name });
+    devops.denyPermission({ permission: 'GenericContribute', project: name, repository: 'target' });
+    expect(await evaluate([
+      { securityNamespaceId: GIT, token: projectToken(project.id), permissions: 256 },
+      { securityNamespaceId: GIT, token: repoToken(project.id, target), permissions: 4 },
+    ])).toMatchObject([{ value: false }, { value: false }]);
+    expect((await failure(git.createRepository({ name: 'refused' }, name))).statusCode).toBe(403);
+    expect((await failure(push(seed.commits![0].commitId!, '/b.txt'))).statusCode).toBe(403);
+
+    devops.allowPermission({ permission: 'CreateRepository', project: name });
+    devops.allowPermission({ permission: 'GenericContribute', project: name, repository: 'target' });
+    expect(await evaluate([
+      { securityNamespaceId: GIT, token: projectToken(project.id), permissions: 256 },
+      { securityNamespaceId: GIT, token: repoToken(project.id, target), permissions: 4 },
+    ])).toMatchObject([{ value: true }, { value: true }]);
+    expect((await git.createRepository({ name: 'accepted' }, name)).name).toBe('accepted');
+    expect((await push(seed.commits![0].commitId!, '/b.txt')).commits).toHaveLength(1);
+  });
+
+  it('several bits in one evaluation: true only when every one is held', async () => {
+    const { project, name, target } = await setup();
+    devops.denyPermission({ permission: 'CreateBranch', project: name, repository: 'target' });
+    expect(await holds(repoToken(project.id, target), 4 | 16)).toBe(false);
+    expect(await holds(repoToken(project.id, target), 4 | 2)).toBe(true);
+  });
+
+  it('branch tokens: refs/heads/ then each segment of the name as the hex of its UTF-16LE bytes, joined with "/"; trailing "/" and case do not matter', async () => {
+    const { project, name, target } = await setup();
+    // The devblogs example: "master" is refs/heads/6d0061007300740065007200.
+    expect(utf16Hex('master')).toBe('6d0061007300740065007200');
+    const token = branchToken(project.id, target, 'users/alice/fix-ü');
+    expect(token).toBe(`repoV2/${project.id}/${target}/refs/heads/75007300650072007300/61006c00690063006500/6600690078002d00fc00`);
+    expect(token).toBe(gitSecurityToken(project.id, target, 'refs/heads/users/alice/fix-ü'));
+
+    devops.denyPermission({ permission: 'GenericContribute', project: name, repository: 'target' });
+    // Terraform's form, the client samples' form (every part ends with "/"), upper case.
+    for (const form of [token, `${token}/`, token.toUpperCase().replace('REPOV2', 'repoV2')]) expect(await holds(form, 4)).toBe(false);
+    expect(devops.permissionEvaluations.at(-1)).toMatchObject({ repository: 'target', ref: 'refs/heads/users/alice/fix-ü', value: false });
+    // Without branch-level ACLs every branch inherits its repository, the branches root too.
+    expect(await holds(`repoV2/${project.id}/${target}/refs/heads`, 16)).toBe(true);
+  });
+
+  it("evaluates the caller's own permissions, Basic (PAT) as well as Bearer", async () => {
+    const { project, name, target } = await setup();
+    devops.denyPermission({ permission: 'GenericContribute', project: name, repository: 'target' });
+    const person = new azdev.WebApi(devops.collectionUrl, azdev.getPersonalAccessTokenHandler(devops.addPersonalAccessToken()));
+    const buildByPat = new azdev.WebApi(devops.collectionUrl, azdev.getPersonalAccessTokenHandler(devops.addPersonalAccessToken(undefined, devops.buildIdentity)));
+    expect(await holds(repoToken(project.id, target), 4, person)).toBe(true);
+    expect(await holds(repoToken(project.id, target), 4, buildByPat)).toBe(false);
+    expect(String(devops.requests.at(-1)!.headers.authorization)).toMatch(/^Basic /);
+  });
+
+  it('tokens naming nothing the organization has: an unknown repository id inherits its project, an unknown project holds nothing', async () => {
+    const { project, name } = await setup();
+    devops.denyPermission({ permission: 'GenericContribute', project: name });
+    expect(await holds(repoToken(project.id, randomUUID()), 4)).toBe(false);
+    expect(await holds(repoToken(project.id, randomUUID()), 2)).toBe(true);
+    expect(await holds(projectToken(randomUUID()), 2)).toBe(false);
+    expect(await holds(`repoV2/${name}`, 2)).toBe(false);
+  });
+
+  it('is found through route discovery (OPTIONS _apis/Security) and takes the api-version from the Accept header as node-api clients send it', async () => {
+    const { project } = await setup();
+    const versioning = await web.vsoClient.getVersioningData('7.1', 'Security', 'cf1faa59-1b63-4448-bf04-13d981a46f5d', {});
+    expect(versioning).toEqual({ apiVersion: '7.1', requestUrl: `${devops.collectionUrl}_apis/Security/PermissionEvaluationBatch` });
+    const response = await web.rest.create<Batch>(versioning.requestUrl!, { evaluations: [{ securityNamespaceId: GIT, token: projectToken(project.id), permissions: 2 }] }, { acceptHeader: `application/json;api-version=${versioning.apiVersion}` });
+    expect(response.result!.evaluations[0].value).toBe(true);
+    expect(devops.requests.at(-1)!.headers.accept).toBe('application/json;api-version=7.1');
+    expect(devops.requests.some((request) => request.method === 'OPTIONS' && request.path === '/northwind/_apis/Security')).toBe(true);
+  });
+
+  it('answers as the service does: no api-version 400, unknown token 401, a namespace the organization lacks fails the whole batch (500), a null token 400', async () => {
+    const { project } = await setup();
+    const valid = { securityNamespaceId: GIT, token: projectToken(project.id), permissions: 2 };
+    const noVersion = await failure(web.rest.create(`${devops.collectionUrl}_apis/security/permissionevaluationbatch`, { evaluations: [valid] }));
+    expect(noVersion).toMatchObject({ statusCode: 400, result: { typeKey: 'VssVersionNotSpecifiedException' } });
+    const stranger = new azdev.WebApi(devops.collectionUrl, azdev.getBearerHandler('not-a-token'));
+    expect((await failure(stranger.rest.create(batchUrl(), { evaluations: [valid] }))).statusCode).toBe(401);
+
+    const unknown = randomUUID();
+    const invalid = await failure(web.rest.create(batchUrl(), { evaluations: [valid, { securityNamespaceId: unknown, token: 'x', permissions: 1 }] }));
+    expect(invalid).toMatchObject({ statusCode: 500, result: { typeKey: 'InvalidSecurityNamespaceException', typeName: 'Microsoft.TeamFoundation.Framework.Server.InvalidSecurityNamespaceException, Microsoft.TeamFoundation.Framework.Server' } });
+    expect(invalid.message).toContain(unknown);
+    const nullToken = await failure(web.rest.create(batchUrl(), { evaluations: [{ securityNamespaceId: GIT, permissions: 2 }] }));
+    expect(nullToken).toMatchObject({ statusCode: 400, result: { typeKey: 'ArgumentNullException', message: 'Value cannot be null.\r\nParameter name: token', typeName: 'System.ArgumentNullException, mscorlib' } });
+    expect((await failure(web.rest.create(batchUrl(), {}))).statusCode).toBe(400);
+
+    // The spec's example sends lower-case property names; Json.NET binds them all the same.
+    const lower = await web.rest.create<Batch>(batchUrl(), { alwaysallowadministrators: true, evaluations: [{ securitynamespaceid: GIT.toUpperCase(), token: valid.token, permissions: 2 }] });
+    expect(lower.result).toEqual({ evaluations: [{ ...valid, value: true }], alwaysAllowAdministrators: true });
+  });
+
+  it('says what it does not model (501): other namespaces Azure DevOps has, Git bits outside its permission model', async () => {
+    const { project } = await setup();
+    const build = await failure(web.rest.create(batchUrl(), { evaluations: [{ securityNamespaceId: '33344d9c-fc72-4d6f-aba5-fa317101a7e9', token: project.id, permissions: 128 }] }));
+    expect(build).toMatchObject({ statusCode: 501, result: { typeKey: 'NotImplementedException' } });
+    const createTag = await failure(web.rest.create(batchUrl(), { evaluations: [{ securityNamespaceId: GIT, token: projectToken(project.id), permissions: 32 }] }));
+    expect(createTag.statusCode).toBe(501);
+    expect(createTag.message).toContain('32 (CreateTag)');
   });
 });

@@ -26,6 +26,8 @@ const locations: ApiResourceLocation[] = [
   location('9946fd70-0d40-406e-b686-b4744cbbcc37', 'git', 'pullRequests', '{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{pullRequestId}'),
   location('01a46dea-7d46-4d40-bc84-319e7c260d99', 'git', 'pullRequests', '{project}/_apis/{area}/{resource}/{pullRequestId}'),
   location('fb93c0db-47ed-4a31-8c20-47552878fb44', 'git', 'items', '{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*path}'),
+  // No node-api client has it; vsoClient.getVersioningData('7.1', 'Security', id, {}) resolves it.
+  location('cf1faa59-1b63-4448-bf04-13d981a46f5d', 'Security', 'PermissionEvaluationBatch', '_apis/{area}/{resource}', 1),
   location('adcfd8bc-b184-43ba-bd84-7c8c6a2ff421', 'distributedtask', 'securefiles', '{project}/_apis/{area}/{resource}/{secureFileId}'),
   location('69a319f4-28c1-4bfd-93e6-ea0ff5c6f1a2', 'distributedtask', 'oidctoken', '{scopeIdentifier}/_apis/{area}/hubs/{hubName}/plans/{planId}/jobs/{jobId}/{resource}'),
 ];

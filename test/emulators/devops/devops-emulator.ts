@@ -1,8 +1,8 @@
 // Azure DevOps Services (dev.azure.com/{organization}) as the tasks and azure-devops-node-api use
 // it: route discovery, connectionData, Git repositories with pushes, refs, items and pull requests
 // (backed by real bare repositories, also served over git's smart HTTP) under per-identity
-// permissions and branch policies, secure file download with tickets, and the OIDC token endpoint
-// of workload identity federation.
+// permissions and branch policies, the Security API's permission evaluation batch, secure file
+// download with tickets, and the OIDC token endpoint of workload identity federation.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type http from 'node:http';
@@ -17,9 +17,11 @@ import { parseReceivePackRequest, refuseReceivePack, serveGitHttp } from './git-
 import { GitService, type AutoCompleteNotification, type IdentityRef, type MergeStrategy, type Project } from './git-service.js';
 import { startOidcIssuer } from './oidc-issuer.js';
 import { PermissionStore, type Permission } from './permissions.js';
+import { SecurityService, type PermissionEvaluationRecord } from './security.js';
 import { VssError, vssErrors } from './vss-errors.js';
 
-export type { IdentityRef, MergeStrategy, Permission, AutoCompleteNotification };
+export type { IdentityRef, MergeStrategy, Permission, AutoCompleteNotification, PermissionEvaluationRecord };
+export { GIT_PERMISSION_BITS, GIT_REPOSITORIES_NAMESPACE, PROJECT_NAMESPACE, gitSecurityToken } from './security.js';
 
 export interface PermissionChange {
   /** Default: the build service identity (buildIdentity). */
@@ -92,6 +94,11 @@ export interface DevOpsEmulator {
   /** Why auto-complete of a pull request failed or was cancelled (the notification Azure DevOps sends). */
   autoCompleteNotifications: AutoCompleteNotification[];
   oidcTokens: IssuedOidcToken[];
+  /**
+   * Every evaluation POST _apis/security/permissionevaluationbatch answered: caller, namespace,
+   * token, bits, value, and the project, repository and (decoded) ref the token names.
+   */
+  permissionEvaluations: PermissionEvaluationRecord[];
   /** Folder with the bare repositories (<repositoryId>.git). */
   reposRoot: string;
   addProject(project: { name: string; id?: string }): Project;
@@ -109,8 +116,8 @@ export interface DevOpsEmulator {
   denyPermission(change: PermissionChange): void;
   /**
    * Undoes denyPermission. With repository while the whole project stays denied, that repository
-   * gets an explicit allow (it overrides the inherited deny). PullRequestBypassPolicy is the one
-   * permission nobody holds until it is allowed, as the build service lacks it by default.
+   * gets an explicit allow (it overrides the inherited deny). PullRequestBypassPolicy, ForcePush and
+   * PolicyExempt are held by nobody until allowed, as Azure DevOps sets them for no group.
    */
   allowPermission(change: PermissionChange): void;
   /** Sets the branch policies that decide what completion and auto-complete do (replaces earlier ones for that scope). */
@@ -161,6 +168,13 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
   let base = '';
 
   const permissions = new PermissionStore();
+  const security = new SecurityService(permissions, {
+    projectById: (id) => projects.get(id.toLowerCase()),
+    repositoryName: (project, id) => {
+      const repository = git.findRepository(project, id);
+      return repository?.id === id.toLowerCase() ? repository.name : undefined;
+    },
+  });
   const findProject = (nameOrId: string | undefined) => {
     if (!nameOrId) return undefined;
     const wanted = nameOrId.toLowerCase();
@@ -398,6 +412,16 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
         if (after[1]) return sendJson(response, 200, projectJson(visibleProject(after[1], identity)));
         return sendJson(response, 200, collection([...projects.values()].filter((project) => permissions.has(identity, 'ViewProject', project)).map(projectJson)));
       }
+      // Security - Permissions - Evaluation Batch: collection level only (route `_apis/{area}/{resource}`).
+      if (area === 'security' && !scope && after.length === 2 && after[1].toLowerCase() === 'permissionevaluationbatch' && request.method === 'POST') {
+        let body: unknown;
+        try {
+          body = parseJsonBody(request);
+        } catch {
+          body = undefined; // a body that does not bind leaves evalBatch null
+        }
+        return sendJson(response, 200, security.evaluateBatch(body, identity));
+      }
       const project = scope ? visibleProject(scope, identity) : undefined;
       if (area === 'git') return gitRoute(request, response, project, after.slice(1).map((segment, index) => (index === 0 || index === 2 ? segment.toLowerCase() : segment)), identity);
       if (area === 'distributedtask') return distributedTaskRoute(request, response, scope, after.slice(1).map((segment, index) => (index === 0 ? segment.toLowerCase() : segment)), identity);
@@ -422,6 +446,7 @@ export async function startDevOpsEmulator(options: DevOpsEmulatorOptions = {}): 
     requests: server.requests,
     autoCompleteNotifications: git.autoCompleteNotifications,
     oidcTokens,
+    permissionEvaluations: security.evaluations,
     reposRoot,
     addProject({ name, id }) {
       const project = { id: (id ?? randomUUID()).toLowerCase(), name };

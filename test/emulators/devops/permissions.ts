@@ -5,20 +5,23 @@ import type { IdentityRef, Project } from './git-service.js';
 
 /**
  * Names of `GitRepositoryPermissions` (what TF401027 quotes), plus the project's
- * "View project-level information" as ViewProject.
+ * "View project-level information" as ViewProject. ForcePush and PolicyExempt are only answered
+ * by the Security API's permission evaluation; no write of the emulator demands them.
  */
-export type GitPermission = 'CreateRepository' | 'GenericRead' | 'GenericContribute' | 'CreateBranch' | 'PullRequestContribute' | 'PullRequestBypassPolicy';
+export type GitPermission = 'CreateRepository' | 'GenericRead' | 'GenericContribute' | 'ForcePush' | 'CreateBranch' | 'PolicyExempt' | 'PullRequestContribute' | 'PullRequestBypassPolicy';
 export type Permission = GitPermission | 'ViewProject';
 
-export const PERMISSIONS: readonly Permission[] = ['CreateRepository', 'GenericRead', 'GenericContribute', 'CreateBranch', 'PullRequestContribute', 'PullRequestBypassPolicy', 'ViewProject'];
+export const PERMISSIONS: readonly Permission[] = ['CreateRepository', 'GenericRead', 'GenericContribute', 'ForcePush', 'CreateBranch', 'PolicyExempt', 'PullRequestContribute', 'PullRequestBypassPolicy', 'ViewProject'];
 
 /** Permissions that exist at project scope only (no per-repository ACL). */
 const PROJECT_ONLY: ReadonlySet<Permission> = new Set(['CreateRepository', 'ViewProject']);
 /**
- * Not held until allowed: the build service has no "Bypass policies when completing pull
- * requests" by default, and a REST completion bypasses failing policies whenever it is held.
+ * Not held until allowed: "Bypass policies when completing pull requests", "Bypass policies when
+ * pushing" and "Force push" are "not set for any security group" by default (Default Git
+ * repository and branch permissions, learn.microsoft.com/azure/devops/organizations/security/
+ * default-git-permissions); a REST completion bypasses failing policies whenever the first is held.
  */
-const DENIED_BY_DEFAULT: ReadonlySet<Permission> = new Set(['PullRequestBypassPolicy']);
+const DENIED_BY_DEFAULT: ReadonlySet<Permission> = new Set(['PullRequestBypassPolicy', 'PolicyExempt', 'ForcePush']);
 
 type Setting = 'deny' | 'allow';
 

@@ -6,6 +6,8 @@ export class VssError extends Error {
     readonly typeKey: string,
     message: string,
     readonly assembly = 'Microsoft.TeamFoundation.Git.Server',
+    /** The type's namespace when it differs from the assembly name (System in mscorlib). */
+    readonly namespace = assembly,
   ) {
     super(message);
   }
@@ -15,7 +17,7 @@ export class VssError extends Error {
       $id: '1',
       innerException: null,
       message: this.message,
-      typeName: `${this.assembly}.${this.typeKey}, ${this.assembly}`,
+      typeName: `${this.namespace}.${this.typeKey}, ${this.assembly}`,
       typeKey: this.typeKey,
       errorCode: 0,
       eventId: 3000,
@@ -107,6 +109,23 @@ export const vssErrors = {
     new VssError(403, 'AccessDeniedException', `The ticket is not valid for secure file ${id}.`, 'Microsoft.TeamFoundation.DistributedTask.WebApi'),
   serviceConnectionNotFound: (id: string) =>
     new VssError(400, 'ServiceEndpointNotFoundException', `Service connection with id ${id} could not be found.`, 'Microsoft.TeamFoundation.DistributedTask.WebApi'),
+  /**
+   * ArgumentUtility.CheckForNull (and a body that does not bind, which leaves the parameter null):
+   * ArgumentNullException, 400 in TfsApiController's exception map.
+   */
+  argumentNull: (parameter: string) =>
+    new VssError(400, 'ArgumentNullException', `Value cannot be null.\r\nParameter name: ${parameter}`, 'mscorlib', 'System'),
+  /**
+   * PermissionEvaluationsController throws InvalidSecurityNamespaceException for a namespace the
+   * organization does not have; it is a TeamFoundationServiceException without a status of its own
+   * and the controller maps none, so it answers 500. Its text (TFCommonResources
+   * .InvalidSecurityNamespaceGuid) is not in the sources found; this sentence is the emulator's.
+   */
+  invalidSecurityNamespace: (namespaceId: string) =>
+    new VssError(500, 'InvalidSecurityNamespaceException', `The security namespace ${namespaceId} does not exist.`, 'Microsoft.TeamFoundation.Framework.Server'),
+  /** What the emulator does not model (not a service error): 501, as TfsApiController maps NotImplementedException. */
+  notModelled: (what: string) =>
+    new VssError(501, 'NotImplementedException', `The Azure DevOps emulator does not model ${what}.`, 'mscorlib', 'System'),
   routeNotFound: (method: string, path: string) =>
     new VssError(404, 'VssResourceNotFoundException', `The emulator has no route for ${method} ${path}.`, 'Microsoft.VisualStudio.Services.WebApi'),
 };
