@@ -4,9 +4,9 @@
 // the real controller, FluxBootstrap installs the real Flux controllers on the sample
 // platform-components repository. Then a second run of the same pipeline changes nothing, and the
 // scheduled examples/recreate-for-upgrade.yml replaces the cluster with a new one that Git fills again.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forbiddenForms } from '../agent/fixtures';
 import { visibleOutput } from '../agent/harness';
@@ -169,6 +169,12 @@ describe('examples/bootstrap.yml through the local runner', () => {
         return { generation: o.metadata.generation, annotations: o.metadata.annotations ?? {}, spec: o.spec };
       })),
     });
+    // The registrations committed after FluxBootstrap ran: Flux takes them within its interval;
+    // asked now, so that the second run finds Flux at the head, as it would a minute later.
+    const head = await headRevision();
+    const requested = new Date().toISOString();
+    for (const p of fluxObjects) await cluster().api.patch(p, { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': requested } } });
+    await cluster().api.waitFor<KubeObject>('flux-system to apply the head', fluxObjects[1]!, (k) => (k.status as { lastAppliedRevision?: string }).lastAppliedRevision === head, 60_000);
     const before = await snapshot();
 
     const second = await runExample();
@@ -183,6 +189,31 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expectNoSecrets(second.run, second.printed);
     process.stdout.write(`[bootstrap-pipeline] first run ${first.ms} ms, second run ${second.ms} ms\n`);
   }, 600_000);
+
+  it('register-system.yml proposes a team change as one pull request, and a re-run updates nothing', async () => {
+    expect(first?.run.result).toBe('Succeeded');
+    const checkout = join(work, 'platform-components');
+    for (const [path, content] of Object.entries(stack.platformFiles)) {
+      mkdirSync(dirname(join(checkout, path)), { recursive: true });
+      writeFileSync(join(checkout, path), content);
+    }
+    const runRegister = () => runPipelineFile(join(repoRoot, 'examples', 'register-system.yml'), {
+      environment: stack.environment, pipelineVariables: stack.pipelineVariables, overrides: stack.overrides, sourcesDirectory: checkout, out: () => undefined,
+    });
+    const head = await stack.repos.head('platform-components');
+    const proposed = await runRegister();
+    expect(proposed.result).toBe('Succeeded');
+    const register = proposed.steps.find((s) => s.reference === 'RegisterSystem@1')!.run!;
+    expect(register.variables.pullRequestId.value).toMatch(/^\d+$/);
+    expect(register.plainLines.join('\n')).toContain('added Alert/payments/payments');
+    // Reviewed first: main has not moved.
+    expect(await stack.repos.head('platform-components')).toBe(head);
+    const again = await runRegister();
+    expect(again.result).toBe('Succeeded');
+    const rerun = again.steps.find((s) => s.reference === 'RegisterSystem@1')!.run!;
+    expect(rerun.variables.pullRequestId.value).toBe(register.variables.pullRequestId.value);
+    expect(rerun.variables.changed.value).toBe('false');
+  }, 300_000);
 
   it('the scheduled recreate-for-upgrade.yml builds a new cluster from nothing, and Git and the same key bring everything back', async () => {
     expect(first?.run.result).toBe('Succeeded');

@@ -164,3 +164,61 @@ describe('FluxBootstrap@1', () => {
     expect(((await live('/api/v1/namespaces/default/configmaps/settings')).data as Record<string, string>).environment).toBe('test');
   });
 });
+
+describe('FluxBootstrap@1 waits for the whole Kustomization tree', () => {
+  const kustomization = (name: string, path: string, dependsOn?: string) => `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: ${name}, namespace: flux-system}
+spec:
+  interval: 10m
+  serviceAccountName: kustomize-controller
+  sourceRef: {kind: GitRepository, name: tree}
+  path: ${path}
+  prune: true
+${dependsOn ? `  dependsOn: [{name: ${dependsOn}}]\n` : ''}`;
+  const tree = (extra: Record<string, string | null> = {}) => platform.git.commit(repo, { files: {
+    'clusters/tree/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [infra.yaml, apps.yaml]\n',
+    'clusters/tree/infra.yaml': kustomization('infra', './tree/infra'),
+    'clusters/tree/apps.yaml': kustomization('apps', './tree/apps', 'infra'),
+    'tree/infra/ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: tree-apps}\n',
+    'tree/apps/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: tree-apps}\ndata: {a: b}\n',
+    ...extra,
+  } });
+  const run = (extra: Record<string, string> = {}) => bootstrap({ syncName: 'tree', gitPath: './clusters/tree', ...extra });
+  const kustomizationAt = (name: string) => live(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`);
+
+  it('ends when every Kustomization below the root is Ready at the revision, dependents asked at once', async () => {
+    const sha = await tree();
+    const started = Date.now();
+    const result = await run();
+    const took = Date.now() - started;
+    expect(result.result, result.stdout).toBe('Succeeded');
+    for (const name of ['infra', 'apps']) {
+      const k = await kustomizationAt(name);
+      expect((k.status as { lastAppliedRevision: string }).lastAppliedRevision).toBe(`main@sha1:${sha}`);
+    }
+    expect((await live('/api/v1/namespaces/tree-apps/configmaps/app')).data).toEqual({ a: 'b' });
+    const markdown = result.summaries[0]!.markdown;
+    expect(markdown).toMatch(/\| Kustomization\/flux-system\/infra \| Kustomization\/flux-system\/tree \| Ready \| [\d.]+ s \|/);
+    expect(markdown).toMatch(/\| Kustomization\/flux-system\/apps \| Kustomization\/flux-system\/tree \| Ready \| [\d.]+ s \|/);
+    // apps depends on infra: without being asked again it would wait out kustomize-controller's
+    // dependency requeue (30 s).
+    process.stdout.write(`[flux-tree] task start to whole tree Ready: ${took} ms\n`);
+    expect(took).toBeLessThan(30_000);
+  });
+
+  it('fails with Flux\'s message naming the broken object below the root; root-only succeeds and warns; a fix and a re-run succeed', async () => {
+    await tree({ 'tree/infra/broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken, namespace: tree-apps}\ndata: {a: [1, 2]}\n' });
+    const failed = await run({ timeoutMinutes: '2' });
+    expect(failed.result).toBe('Failed');
+    expect(failed.errors).toHaveLength(1);
+    expect(failed.errors[0]).toMatch(/Flux could not apply Kustomization\/flux-system\/infra \(applied by Kustomization\/flux-system\/tree\): .*ConfigMap\/tree-apps\/broken/);
+    const rootOnly = await run({ waitFor: 'root' });
+    expect(rootOnly.result, rootOnly.stdout).toBe('Succeeded');
+    expect(rootOnly.warnings.join('\n')).toMatch(/Not waited for \(waitFor: root\), and not Ready yet: Kustomization\/flux-system\/infra/);
+    const fixed = await tree({ 'tree/infra/broken.yaml': null });
+    const rerun = await run();
+    expect(rerun.result, rerun.stdout).toBe('Succeeded');
+    expect((await kustomizationAt('apps')).status).toMatchObject({ lastAppliedRevision: `main@sha1:${fixed}` });
+  });
+});

@@ -253,8 +253,8 @@ describe('RegisterSystem@1', () => {
     const db = await cluster.api.waitFor<{ data: Record<string, string> }>('unsealed db secret', '/api/v1/namespaces/payments/secrets/db', () => true);
     expect(Buffer.from(db.data.password!, 'base64').toString()).toBe('s3cret-db');
     // Who wrote them: kustomize-controller, impersonating the team's account.
-    const events = auditEvents(cluster.info, (e) => !e.dryRun && e.objectRef?.namespace === 'payments' && e.user.username !== 'admin'
-      && ['deployments/web', 'services/web', 'sealedsecrets/db'].includes(`${e.objectRef.resource}/${e.objectRef.name}`));
+    const events = auditEvents(cluster.info, (e) => !e.dryRun && e.objectRef?.namespace === 'payments' && !e.objectRef.subresource
+      && e.user.username === 'system:serviceaccount:flux-system:kustomize-controller' && ['deployments/web', 'services/web', 'sealedsecrets/db'].includes(`${e.objectRef.resource}/${e.objectRef.name}`));
     expect(events.length).toBeGreaterThanOrEqual(3);
     for (const e of events) expect(e.impersonatedUser?.username, JSON.stringify(e)).toBe('system:serviceaccount:payments:payments');
   });

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAll } from '../platform/bins/build.mjs';
 import { startReleaseServer } from '../platform/release-server';
+import { conditionOf, type KubeApi, type KubeObject } from '../platform/kube-api';
 import { parsePipeline } from './definition';
 import { writePrivateJson } from './environment';
 import { startLocalStack } from './local-stack';
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
       say(`  KUBECONFIG=${cluster.info.kubeconfigPath}   (cluster admin; the pipeline's own Entra kubeconfig was removed with the job)`);
       say(`  controllers: ${cluster.kubelet.runtimes().map((r) => `${r.namespace}/${r.name}${r.ready ? '' : ' (not ready)'}`).join(', ') || 'none'}`);
       say(`  logs: ${cluster.info.logs.controllers} (controllers), ${cluster.info.logs.apiserver} (API server)`);
+      for (const line of await systemsStatus(cluster.api)) say(line);
     }
     say(`Platform repository: ${stack.platformRepositoryUrl} (Azure Repos emulator; bare repos in ${stack.emulators.devops.reposRoot})`);
     if (!keep) {
@@ -98,6 +100,21 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/** Each registered system (tenant namespace) and what its Flux Kustomization says. */
+async function systemsStatus(api: KubeApi): Promise<string[]> {
+  const namespaces = await api.get<{ items: KubeObject[] }>('/api/v1/namespaces', { labelSelector: 'toolkit.fluxcd.io/tenant' }).catch(() => ({ items: [] }));
+  if (!namespaces.items.length) return ['  systems: none registered'];
+  const lines = ['  systems:'];
+  for (const ns of namespaces.items) {
+    const name = ns.metadata.labels!['toolkit.fluxcd.io/tenant']!;
+    const sync = await api.find<KubeObject>(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns.metadata.name}/kustomizations/${name}`);
+    const ready = conditionOf(sync, 'Ready');
+    const revision = (sync?.status as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision;
+    lines.push(`    ${name.padEnd(12)} ${ready?.status === 'True' ? 'Ready' : `not ready (${ready?.reason ?? 'no status'}: ${ready?.message ?? ''})`}${revision ? `  ${revision}` : ''}`);
+  }
+  return lines;
 }
 
 main().then((code) => process.exit(code), (error: unknown) => {
