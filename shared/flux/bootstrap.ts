@@ -6,6 +6,7 @@ import type { ResourceManager } from '../kube/resource-manager';
 import { type InstallShape, installUrl, shapeInstall } from './install-manifests';
 import { REQUESTED_AT, appliedRevision, inventoryOf, reconciledSince } from './reconcile';
 import { type GitCredential, type SyncSpec, sourceSecret, syncObjects } from './sync';
+import { type TreeNode, waitForTree } from './tree';
 
 export interface BootstrapOptions extends InstallShape {
   version: string;
@@ -16,6 +17,8 @@ export interface BootstrapOptions extends InstallShape {
   /** Reads the commit at the head of the branch, where the source can be asked directly. */
   headRevision?: () => Promise<string | undefined>;
   takeOwnership: boolean;
+  /** Wait for every Kustomization (and HelmRelease) the root applied, recursively, or the root alone. */
+  waitFor: 'tree' | 'root';
   timeoutMs: number;
   signal?: AbortSignal;
   log: (line: string) => void;
@@ -30,6 +33,8 @@ export interface BootstrapResult {
   leftToGit: string[];
   revision: string;
   inventory: string[];
+  /** What the root applied below it, with each object's state. */
+  tree: TreeNode[];
 }
 
 const MANAGED_BY_FLUX = 'kustomize.toolkit.fluxcd.io/name';
@@ -78,8 +83,12 @@ export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOption
   const liveSync = await manager.get(kustomization.apiVersion, kustomization.kind, o.sync.name, o.namespace, o.signal);
   const current = (liveSource?.status as { artifact?: { revision?: string } } | undefined)?.artifact?.revision;
   if (!syncChanges.changed && expected && current === expected && liveSync && appliedRevision(expected)(liveSync)?.state === 'ready') {
-    o.log(`Flux has already applied ${expected}; nothing to do.`);
-    return { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync) };
+    const tree = await treeOf(manager, liveSync, expected, o, true);
+    if (tree.every((n) => n.state === 'ready' || n.state === 'suspended')) {
+      o.log(`Flux has already applied ${expected}${tree.length ? ` and all ${tree.length} object(s) below it are Ready` : ''}; nothing to do.`);
+      return { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync), tree };
+    }
+    if (o.waitFor === 'tree') return { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync), tree: await treeOf(manager, liveSync, expected, o, false) };
   }
 
   const token = new Date().toISOString();
@@ -91,7 +100,22 @@ export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOption
 
   o.progress(80, `Waiting for kustomize-controller to apply ${revision}`);
   const applied = await waitFor(manager, kustomization, reconciledSince(token, appliedRevision(revision)), o, 'apply');
-  return { installChanges, syncChanges, leftToGit, revision, inventory: inventoryOf(applied) };
+  const tree = await treeOf(manager, applied, revision, o, o.waitFor === 'root');
+  return { installChanges, syncChanges, leftToGit, revision, inventory: inventoryOf(applied), tree };
+}
+
+/**
+ * The tree below the root: waited for (tree), or only read and reported (root), in which case
+ * whatever is not Ready yet is a warning: the run did not prove the platform healthy.
+ */
+async function treeOf(manager: ResourceManager, root: KubeObject, revision: string, o: BootstrapOptions, readOnly: boolean): Promise<TreeNode[]> {
+  if (!readOnly) o.progress(90, `Waiting for what ${refOf(root)} applied to be Ready at ${revision}`);
+  const tree = await waitForTree(manager, root, { revision, timeoutMs: o.timeoutMs, signal: o.signal, log: o.log, readOnly });
+  if (readOnly && o.waitFor === 'root') {
+    const behind = tree.filter((n) => n.state !== 'ready' && n.state !== 'suspended');
+    if (behind.length) o.warn(`Not waited for (waitFor: root), and not Ready yet: ${behind.map((n) => `${n.ref} (${n.message})`).join('; ')}.`);
+  }
+  return tree;
 }
 
 /** Source readiness that also requires the artifact to be the expected revision. */

@@ -33,6 +33,7 @@ export function readInputs(ctx: TaskContext) {
     multiTenancy: i.bool('multiTenancy'),
     defaultServiceAccount: i.string('defaultServiceAccount') ?? 'default',
     takeOwnership: i.bool('takeOwnership'),
+    waitFor: (i.choice('waitFor') ?? 'tree') as 'tree' | 'root',
     sync: {
       name: dnsLabel(i.string('syncName') ?? 'flux-system', 'syncName'),
       url: url.toString().replace(/\/$/, ''),

@@ -28,6 +28,8 @@ main(definition as TaskDefinition, async (ctx) => {
     ctx.summary
       .facts([['Flux', `${o.version} (${o.components.join(', ')})`], ['Source', `${o.sync.url} ${o.sync.branch}:${o.sync.path}`], ['Revision applied', r.revision],
         ['Flux objects', r.installChanges.describe()], ['Sync objects', r.syncChanges.describe()], ['Left to Git', r.leftToGit.length ? r.leftToGit.length : undefined]])
+      .heading(`Flux objects below ${o.sync.name} (${r.tree.length})`)
+      .table(['Object', 'Applied by', 'State', 'Ready after'], r.tree.map((n) => [`${'  '.repeat(n.depth - 1)}${n.ref}`, n.parent, n.state === 'ready' ? 'Ready' : `${n.state}: ${n.message}`, n.readyAfterMs === undefined ? '' : `${(n.readyAfterMs / 1000).toFixed(1)} s`]))
       .heading(`Objects the ${o.sync.name} Kustomization applied (${r.inventory.length})`)
       .list(r.inventory.length ? r.inventory : ['none'])
       .heading('Next steps')

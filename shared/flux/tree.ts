@@ -1,0 +1,143 @@
+import { ObjectFailedError } from '../kube/errors';
+import { refOf, type KubeObject } from '../kube/objects';
+import type { Readiness } from '../kube/readiness';
+import type { ResourceManager } from '../kube/resource-manager';
+import { REQUESTED_AT, appliedRevision, reconciledSince } from './reconcile';
+
+/** One Flux object below the root, as the run saw it. */
+export interface TreeNode {
+  ref: string;
+  /** Parent's ref (the object whose inventory holds it). */
+  parent: string;
+  depth: number;
+  state: 'ready' | 'failed' | 'pending' | 'suspended';
+  message: string;
+  /** Milliseconds from the start of the wait to Ready. */
+  readyAfterMs?: number;
+}
+
+export interface TreeOptions {
+  /** The revision the root applied, e.g. main@sha1:abc. */
+  revision: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  /** Only read the state of what the root applied; do not ask or wait. */
+  readOnly?: boolean;
+}
+
+const APPLIERS: Record<string, string> = {
+  'kustomize.toolkit.fluxcd.io_Kustomization': 'kustomize.toolkit.fluxcd.io/v1',
+  'helm.toolkit.fluxcd.io_HelmRelease': 'helm.toolkit.fluxcd.io/v2',
+};
+
+/**
+ * Follows what the root Kustomization applied (its inventory) to the Kustomizations and
+ * HelmReleases it created, level by level, asks each to reconcile at once and waits until each is
+ * Ready at the root's revision (when it reads the same source) or has failed. A dependent that
+ * waits for a dependency (DependencyNotReady) is asked again as soon as the dependency is Ready,
+ * instead of sitting out Flux's requeue interval. Suspended objects are reported, not waited for.
+ */
+export async function waitForTree(manager: ResourceManager, root: KubeObject, o: TreeOptions): Promise<TreeNode[]> {
+  const started = Date.now();
+  const deadline = started + o.timeoutMs;
+  const nodes: TreeNode[] = [];
+  const rootSource = sourceOf(root);
+  let level: { object: KubeObject; parent: string }[] = childrenOf(root);
+  for (let depth = 1; level.length; depth++) {
+    const live: { object: KubeObject; parent: string }[] = [];
+    for (const { object, parent } of level) {
+      const current = await manager.get(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace, o.signal);
+      if (!current) continue;
+      if ((current.spec as { suspend?: boolean } | undefined)?.suspend) {
+        nodes.push({ ref: refOf(current), parent, depth, state: 'suspended', message: 'suspended: not waited for' });
+        o.log(`${refOf(current)}: suspended, not waited for.`);
+        continue;
+      }
+      live.push({ object: current, parent });
+    }
+    if (!live.length) break;
+    const sameSource = (x: KubeObject) => sourceOf(x) === rootSource && x.kind === 'Kustomization';
+    const atRevision = (x: KubeObject) => (sameSource(x) ? appliedRevision(o.revision) : undefined);
+
+    if (o.readOnly) {
+      for (const { object, parent } of live) {
+        const r = atRevision(object)?.(object) ?? plainReady(object);
+        nodes.push({ ref: refOf(object), parent, depth, state: r.state === 'ready' ? 'ready' : r.state, message: r.message });
+      }
+    } else {
+      const tokens = new Map<string, string>();
+      const request = async (x: KubeObject) => {
+        const token = new Date().toISOString();
+        tokens.set(refOf(x), token);
+        await manager.annotate([x], { [REQUESTED_AT]: token }, o.signal);
+      };
+      for (const { object } of live) await request(object);
+      const readyAt = new Map<string, number>();
+      const latest = new Map<string, KubeObject>();
+      const readiness = (x: KubeObject): Readiness => reconciledSince(tokens.get(refOf(x)) ?? '', atRevision(x))(x);
+      try {
+        await manager.waitForReady(live.map((l) => l.object), {
+          timeoutMs: Math.max(1000, deadline - Date.now()),
+          signal: o.signal,
+          readiness,
+          failFast: () => true,
+          onChange: (ref, r, x) => {
+            latest.set(ref, x);
+            o.log(`${ref}: ${r.message}`);
+            if (r.state !== 'ready') return;
+            readyAt.set(ref, Date.now() - started);
+            // Dependents told to wait for this one are asked again now.
+            for (const dependent of latest.values()) {
+              if (waitsFor(dependent, x) && /DependencyNotReady/.test(readiness(dependent).message)) void request(dependent).catch(() => undefined);
+            }
+          },
+        });
+      } catch (error) {
+        if (error instanceof ObjectFailedError) {
+          throw new Error(`Flux could not apply ${error.ref} (applied by ${live.find((l) => refOf(l.object) === error.ref)?.parent ?? refOf(root)}): ${error.detail}`);
+        }
+        throw error;
+      }
+      for (const { object, parent } of live) {
+        nodes.push({ ref: refOf(object), parent, depth, state: 'ready', message: 'Ready', readyAfterMs: readyAt.get(refOf(object)) });
+      }
+    }
+    const next: { object: KubeObject; parent: string }[] = [];
+    for (const { object } of live) {
+      const current = o.readOnly ? object : await manager.get(object.apiVersion, object.kind, object.metadata.name, object.metadata.namespace, o.signal);
+      if (current) next.push(...childrenOf(current));
+    }
+    level = next;
+  }
+  return nodes;
+}
+
+/** The Flux appliers in an object's inventory (ids are namespace_name_group_kind). */
+function childrenOf(parent: KubeObject): { object: KubeObject; parent: string }[] {
+  const entries = ((parent.status as { inventory?: { entries?: { id: string }[] } } | undefined)?.inventory?.entries) ?? [];
+  const out: { object: KubeObject; parent: string }[] = [];
+  for (const { id } of entries) {
+    const [namespace, name, group, kind] = id.split('_');
+    const apiVersion = APPLIERS[`${group}_${kind}`];
+    if (!apiVersion || !name || !kind) continue;
+    out.push({ object: { apiVersion, kind, metadata: { name, namespace: namespace || undefined } }, parent: refOf(parent) });
+  }
+  return out;
+}
+
+function sourceOf(o: KubeObject): string {
+  const ref = (o.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined)?.sourceRef;
+  return ref ? `${ref.kind}/${ref.namespace ?? o.metadata.namespace}/${ref.name}` : '';
+}
+
+function waitsFor(dependent: KubeObject, dependency: KubeObject): boolean {
+  const deps = (dependent.spec as { dependsOn?: { name: string; namespace?: string }[] } | undefined)?.dependsOn ?? [];
+  return deps.some((d) => d.name === dependency.metadata.name && (d.namespace ?? dependent.metadata.namespace) === dependency.metadata.namespace);
+}
+
+function plainReady(o: KubeObject): Readiness {
+  const ready = ((o.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
+  if (ready?.status === 'True') return { state: 'ready', message: 'Ready' };
+  return { state: ready?.status === 'False' ? 'failed' : 'pending', message: ready ? `${ready.reason ?? ''}: ${ready.message ?? ''}` : 'not reconciled yet' };
+}
