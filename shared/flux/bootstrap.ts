@@ -83,12 +83,14 @@ export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOption
   const liveSync = await manager.get(kustomization.apiVersion, kustomization.kind, o.sync.name, o.namespace, o.signal);
   const current = (liveSource?.status as { artifact?: { revision?: string } } | undefined)?.artifact?.revision;
   if (!syncChanges.changed && expected && current === expected && liveSync && appliedRevision(expected)(liveSync)?.state === 'ready') {
-    const tree = await treeOf(manager, liveSync, expected, o, true);
-    if (tree.every((n) => n.state === 'ready' || n.state === 'suspended')) {
-      o.log(`Flux has already applied ${expected}${tree.length ? ` and all ${tree.length} object(s) below it are Ready` : ''}; nothing to do.`);
-      return { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync), tree };
+    const done = { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync) };
+    const below = await waitForTree(manager, liveSync, { revision: expected, timeoutMs: o.timeoutMs, signal: o.signal, log: o.log, readOnly: true });
+    if (below.every((n) => n.state === 'ready' || n.state === 'suspended')) {
+      o.log(`Flux has already applied ${expected}${below.length ? ` and all ${below.length} object(s) below it are Ready` : ''}; nothing to do.`);
+      return { ...done, tree: below };
     }
-    if (o.waitFor === 'tree') return { installChanges, syncChanges, leftToGit, revision: expected, inventory: inventoryOf(liveSync), tree: await treeOf(manager, liveSync, expected, o, false) };
+    // The root is done; what is left is below it.
+    return { ...done, tree: await treeOf(manager, liveSync, expected, o, o.waitFor === 'root') };
   }
 
   const token = new Date().toISOString();

@@ -89,7 +89,10 @@ export async function waitForTree(manager: ResourceManager, root: KubeObject, o:
             readyAt.set(ref, Date.now() - started);
             // Dependents told to wait for this one are asked again now.
             for (const dependent of latest.values()) {
-              if (waitsFor(dependent, x) && /DependencyNotReady/.test(readiness(dependent).message)) void request(dependent).catch(() => undefined);
+              if (waitsFor(dependent, x) && readyReason(dependent) === 'DependencyNotReady') {
+                o.log(`${refOf(dependent)}: ${refOf(x)} is Ready; asking it to reconcile now.`);
+                void request(dependent).catch(() => undefined);
+              }
             }
           },
         });
@@ -134,6 +137,10 @@ function sourceOf(o: KubeObject): string {
 function waitsFor(dependent: KubeObject, dependency: KubeObject): boolean {
   const deps = (dependent.spec as { dependsOn?: { name: string; namespace?: string }[] } | undefined)?.dependsOn ?? [];
   return deps.some((d) => d.name === dependency.metadata.name && (d.namespace ?? dependent.metadata.namespace) === dependency.metadata.namespace);
+}
+
+function readyReason(o: KubeObject): string | undefined {
+  return ((o.status as { conditions?: { type: string; reason?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready')?.reason;
 }
 
 function plainReady(o: KubeObject): Readiness {
