@@ -3,6 +3,7 @@
 // git config header so it is on no command line), read back as a tree of files.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,12 +83,21 @@ export function devopsRepos(o: { collectionUrl: string; project: string; pat: st
       return { message: message.join('\n').trim(), parents: parents!.split(' ').filter(Boolean) };
     }),
     async create(name, files, branch = 'main') {
-      const res = await fetch(`${o.collectionUrl}${encodeURIComponent(o.project)}/_apis/git/repositories?api-version=7.1`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${o.token}` },
-        body: JSON.stringify({ name }),
+      // node:https with the emulator's CA: this process may not have NODE_EXTRA_CA_CERTS (npm start).
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${o.collectionUrl}${encodeURIComponent(o.project)}/_apis/git/repositories?api-version=7.1`, {
+          method: 'POST',
+          ca: readFileSync(ensureEmulatorCa().caPath),
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${o.token}` },
+        }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => { text += c.toString(); });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ name }));
       });
-      if (res.status !== 201) throw new Error(`creating repository ${name}: ${res.status} ${await res.text()}`);
+      if (status !== 201) throw new Error(`creating repository ${name}: ${status} ${body}`);
       if (!files) return { url: url(name) };
       return { url: url(name), head: await commit(name, files, 'Initial commit', branch) };
     },

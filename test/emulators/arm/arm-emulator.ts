@@ -9,31 +9,19 @@ import { parseJsonBody, sendEmpty, sendJson, startEmulatorServer, type EmulatorR
 import { AKS_SERVER_APP_ID, type EntraEmulator } from '../entra/entra-emulator.js';
 import type { JsonObject } from '../jwt.js';
 import { ArmError, armErrors } from './arm-errors.js';
+import { ruleErrors } from './cluster-rules.js';
 import type { ClusterEndpoint, ClusterFactory, ClusterSpec } from './cluster-factory.js';
 import { adminKubeconfig, entraUserKubeconfig, localUserKubeconfig } from './kubeconfig.js';
 import { defaultKubernetesVersions, kubernetesVersionList, type KubernetesMinorVersion } from './kubernetes-versions.js';
 import { managedClusterFromPut, normalizeLocation } from './managed-cluster-model.js';
+import { builtInRoles, roleById, RoleAssignments, type RoleAssignment, type RoleName } from './role-assignments.js';
 
 /** What @azure/arm-containerservice 25.3.0 sends. */
 export const CONTAINER_SERVICE_API_VERSION = '2026-04-01';
 const MANAGED_CLUSTERS = 'Microsoft.ContainerService/managedClusters';
 const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.core.windows.net', 'https://management.azure.com/', 'https://management.azure.com'];
 
-export type RoleName =
-  | 'Owner' | 'Contributor' | 'Reader'
-  | 'Azure Kubernetes Service Cluster User Role'
-  | 'Azure Kubernetes Service Cluster Admin Role'
-  | 'Azure Kubernetes Service RBAC Cluster Admin';
-
-const roleActions: Record<RoleName, string[]> = {
-  Owner: ['*'],
-  Contributor: ['*'],
-  Reader: ['*/read'],
-  'Azure Kubernetes Service Cluster User Role': ['Microsoft.ContainerService/managedClusters/listClusterUserCredential/action', 'Microsoft.ContainerService/managedClusters/read'],
-  'Azure Kubernetes Service Cluster Admin Role': ['Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action', 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action', 'Microsoft.ContainerService/managedClusters/read'],
-  // A data-plane role: it grants Kubernetes access (cluster-admin), nothing on ARM.
-  'Azure Kubernetes Service RBAC Cluster Admin': [],
-};
+export type { RoleName } from './role-assignments.js';
 
 interface Operation {
   id: string;
@@ -71,8 +59,22 @@ export interface ArmEmulatorOptions {
   apiVersions?: string[];
   /** How long an operation stays InProgress before the factory is called (default 5 ms). */
   operationDelayMs?: number;
-  /** Check role assignments on every call (default false: any valid token may do anything). */
+  /**
+   * Check every caller's role assignments. Default false: a principal that holds no role
+   * assignment may do anything (what most tests want), and one that holds any control-plane role
+   * assignment is checked on every call (so a test opts a principal in by assigning it roles).
+   */
+  enforceRoleAssignments?: boolean;
+  /** @deprecated the former name of enforceRoleAssignments. */
   enforceRbac?: boolean;
+}
+
+/** A test's hold on requests: the first `parties` matching requests wait until all have arrived. */
+export interface RequestBarrier {
+  method: string;
+  /** The exact request path (case-insensitive). */
+  path: string;
+  parties: number;
 }
 
 export interface ArmEmulator {
@@ -83,7 +85,21 @@ export interface ArmEmulator {
   addResourceGroup(group: { subscriptionId: string; name: string; location: string; tags?: Record<string, string> }): string;
   /** Returns the subnet's resource id. */
   addSubnet(subnet: { subscriptionId: string; resourceGroup: string; vnet: string; name: string; addressPrefix?: string }): string;
-  addRoleAssignment(assignment: { principalId: string; role: RoleName; scope: string }): void;
+  /** A user-assigned managed identity (Microsoft.ManagedIdentity/userAssignedIdentities). */
+  addUserAssignedIdentity(identity: { subscriptionId: string; resourceGroup: string; name: string }): { id: string; clientId: string; principalId: string };
+  addRoleAssignment(assignment: { principalId: string; role: RoleName; scope: string; name?: string }): void;
+  /**
+   * What the service connection of AksBootstrap needs, as the README says: Contributor on each
+   * cluster resource group and Network Contributor on each subnet; with `grantSubnetAccess`,
+   * Role Based Access Control Administrator on the subnets too. The principal is then checked.
+   */
+  grantClusterDeployer(grant: { principalId: string; resourceGroupIds: string[]; subnetIds: string[]; grantSubnetAccess?: boolean }): void;
+  /** Every role assignment (made by the test or through the API). */
+  roleAssignments(): RoleAssignment[];
+  /** The cluster's power state, as `az aks stop` / `start` leave it. */
+  setPowerState(subscriptionId: string, resourceGroup: string, name: string, code: 'Running' | 'Stopped'): void;
+  /** Holds the first `parties` requests to a path until all of them arrived (to make writers race). */
+  barrier(barrier: RequestBarrier): void;
   setKubernetesVersions(versions: KubernetesMinorVersion[], location?: string): void;
   failNextProvisioning(failure: ProvisioningFailure): void;
   injectFault(fault: Fault): void;
@@ -113,7 +129,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const subscriptions = new Map<string, { subscriptionId: string; tenantId: string; displayName: string }>();
   const resourceGroups = new Map<string, { subscriptionId: string; name: string; location: string; tags?: Record<string, string> }>();
   const subnets = new Map<string, { id: string; name: string; addressPrefix: string }>();
-  const roleAssignments: Array<{ principalId: string; role: RoleName; scope: string }> = [];
+  const identities = new Map<string, { id: string; name: string; resourceGroup: string; location: string; clientId: string; principalId: string; tenantId: string }>();
+  const roles = new RoleAssignments();
+  const barriers: Array<RequestBarrier & { waiting: Array<() => void> }> = [];
+  const enforceAll = options.enforceRoleAssignments ?? options.enforceRbac ?? false;
   const clusters = new Map<string, ClusterRecord>();
   const operations = new Map<string, Operation>();
   const failures: ProvisioningFailure[] = [];
@@ -136,14 +155,45 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     throw armErrors.tokenInvalid();
   }
 
+  /** Role assignments apply to this caller: every caller when enforced, else one that holds any. */
+  const checked = (claims: JsonObject) => enforceAll || roles.governs(String(claims.oid));
+
   function authorize(claims: JsonObject, action: string, scope: string): void {
-    if (!options.enforceRbac) return;
+    if (!checked(claims)) return;
     const principal = String(claims.oid);
-    const allowed = roleAssignments.some((assignment) =>
-      assignment.principalId === principal &&
-      scope.toLowerCase().startsWith(assignment.scope.toLowerCase()) &&
-      roleActions[assignment.role].some((pattern) => pattern === '*' || pattern === action || (pattern === '*/read' && action.endsWith('/read'))));
-    if (!allowed) throw armErrors.authorizationFailed(String(claims.appid), principal, action, scope);
+    if (!roles.allowed(principal, action, scope)) throw armErrors.authorizationFailed(String(claims.appid), principal, action, scope);
+  }
+
+  /** ARM's linked access check: a write that names another resource needs that resource's join action. */
+  function authorizeLinked(claims: JsonObject, action: string, scope: string, linkedAction: string, linkedScope: string): void {
+    if (!checked(claims)) return;
+    const principal = String(claims.oid);
+    if (!roles.allowed(principal, linkedAction, linkedScope)) throw armErrors.linkedAuthorizationFailed(String(claims.appid), principal, action, scope, linkedAction, linkedScope);
+  }
+
+  async function passBarrier(request: EmulatorRequest): Promise<void> {
+    const barrier = barriers.find((b) => b.method === request.method && b.path.toLowerCase() === request.path.toLowerCase());
+    if (!barrier) return;
+    await new Promise<void>((resolve) => {
+      barrier.waiting.push(resolve);
+      if (barrier.waiting.length < barrier.parties) return;
+      barriers.splice(barriers.indexOf(barrier), 1);
+      for (const release of barrier.waiting) release();
+    });
+  }
+
+  /** If-Match / If-None-Match on a write (see arm-errors.ts for the source). */
+  function checkPreconditions(request: EmulatorRequest, existing: JsonObject | undefined): void {
+    const strip = (value: string) => value.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    const ifMatch = request.headers['if-match'] === undefined ? undefined : strip(String(request.headers['if-match']));
+    const ifNoneMatch = request.headers['if-none-match'] === undefined ? undefined : strip(String(request.headers['if-none-match']));
+    if (ifNoneMatch && ifNoneMatch !== '*') throw armErrors.invalidIfNoneMatch(ifNoneMatch);
+    if (ifMatch && ifNoneMatch) throw armErrors.bothPreconditions();
+    if (ifNoneMatch === '*' && existing) throw armErrors.preconditionExists();
+    if (ifMatch) {
+      if (!existing) throw armErrors.preconditionNotFound();
+      if (ifMatch !== '*' && ifMatch !== String(existing.eTag)) throw armErrors.preconditionMismatch(ifMatch, String(existing.eTag));
+    }
   }
 
   function subscription(subscriptionId: string, claims: JsonObject) {
@@ -218,7 +268,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
           usernameClaim: 'oid' as const,
           groupsClaim: 'groups' as const,
           adminGroupObjectIds: (aadProfile.adminGroupObjectIDs as string[] | null | undefined) ?? [],
-          adminPrincipalIds: roleAssignments
+          adminPrincipalIds: roles.list
             .filter((assignment) => assignment.role === 'Azure Kubernetes Service RBAC Cluster Admin' && clusterId.toLowerCase().startsWith(assignment.scope.toLowerCase()))
             .map((assignment) => assignment.principalId),
         },
@@ -226,7 +276,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     };
   }
 
-  async function putCluster(request: EmulatorRequest, response: http.ServerResponse, subscriptionId: string, group: string, name: string, apiVersion: string): Promise<void> {
+  async function putCluster(request: EmulatorRequest, response: http.ServerResponse, claims: JsonObject, subscriptionId: string, group: string, name: string, apiVersion: string): Promise<void> {
     if (!/^[a-zA-Z0-9]$|^[a-zA-Z0-9][-_a-zA-Z0-9]{0,61}[a-zA-Z0-9]$/.test(name)) throw armErrors.invalidResourceName(name);
     let body: unknown;
     try {
@@ -234,8 +284,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     } catch (error) {
       throw armErrors.invalidRequestContent((error as Error).message);
     }
+    const clusterScope = `/subscriptions/${subscriptionId}/resourceGroups/${group}/providers/${MANAGED_CLUSTERS}/${name}`;
+    const pools = ((body as JsonObject | undefined)?.properties as JsonObject | undefined)?.agentPoolProfiles;
+    const linkedSubnets = new Set((Array.isArray(pools) ? pools : []).map((pool) => (pool as JsonObject)?.vnetSubnetID).filter((id): id is string => typeof id === 'string' && !!id));
+    for (const subnetId of linkedSubnets) authorizeLinked(claims, `${MANAGED_CLUSTERS}/write`, clusterScope, 'Microsoft.Network/virtualNetworks/subnets/join/action', subnetId);
     const clusterKey = key(subscriptionId, group, name);
     const existing = clusters.get(clusterKey);
+    checkPreconditions(request, existing?.resource);
+    if (existing && ((existing.resource.properties as JsonObject).powerState as JsonObject | undefined)?.code === 'Stopped') throw ruleErrors.stopped(existing.name);
     if (existing?.operation?.status === 'InProgress') {
       throw armErrors.operationInProgress(existing.operation.kind, existing.operation.id, existing.operation.startTime);
     }
@@ -244,6 +300,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       subscriptionId, resourceGroup: resourceGroup(subscriptionId, group).name, name: existing?.name ?? name, tenantId,
       versions: versionsFor(typeof (body as JsonObject | undefined)?.location === 'string' ? String((body as JsonObject).location) : ''),
       subnetExists: (sub, rg, vnet, subnet) => subnets.has(key(sub, rg, vnet, subnet)),
+      subnetPrefixes: (id) => [...subnets.values()].find((subnet) => subnet.id.toLowerCase() === id.toLowerCase())?.addressPrefix.split(',').map((p) => p.trim()),
+      userAssignedIdentity: (id) => [...identities.values()].find((identity) => identity.id.toLowerCase() === id.toLowerCase()),
       existing: existing?.resource,
     });
     const record: ClusterRecord = existing ?? { subscriptionId, resourceGroup: resourceGroup(subscriptionId, group).name, name, resource: put.resource, entraId: put.entraId };
@@ -313,6 +371,55 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     sendJson(response, 200, { kubeconfigs: [{ name: admin ? 'clusterAdmin' : 'clusterUser', value: Buffer.from(yaml).toString('base64') }] });
   }
 
+  /** Permissions API and role assignments at any scope (see role-assignments.ts for the sources). */
+  function authorizationApi(request: EmulatorRequest, response: http.ServerResponse, claims: JsonObject, scope: string, kind: string, name: string | undefined): void {
+    requireApiVersion(request);
+    const parts = scope.split('/').filter(Boolean);
+    if (parts[2]?.toLowerCase() === 'resourcegroups' && parts[3]) resourceGroup(parts[1], parts[3]);
+    const principal = String(claims.oid);
+    if (kind === 'permissions' && !name && request.method === 'GET') {
+      const value = checked(claims)
+        ? roles.rolesAt(principal, scope).map((definition) => ({ actions: definition.actions, notActions: definition.notActions, dataActions: [], notDataActions: [] }))
+        : [{ actions: ['*'], notActions: [], dataActions: [], notDataActions: [] }];
+      return sendJson(response, 200, { value });
+    }
+    if (kind !== 'roleassignments' || !name) throw new ArmError(405, 'MethodNotAllowed', `The requested method ${request.method} is not allowed for ${request.path}.`);
+    const show = (assignment: RoleAssignment) => ({
+      properties: {
+        roleDefinitionId: `/subscriptions/${parts[1]}/providers/Microsoft.Authorization/roleDefinitions/${builtInRoles[assignment.role].id}`,
+        principalId: assignment.principalId, ...(assignment.principalType ? { principalType: assignment.principalType } : {}), scope: assignment.scope,
+      },
+      id: `${assignment.scope}/providers/Microsoft.Authorization/roleAssignments/${assignment.name}`,
+      type: 'Microsoft.Authorization/roleAssignments',
+      name: assignment.name,
+    });
+    if (request.method === 'GET') {
+      authorize(claims, 'Microsoft.Authorization/roleAssignments/read', scope);
+      const found = roles.find(scope, name);
+      if (!found) throw armErrors.roleAssignmentNotFound(name);
+      return sendJson(response, 200, show(found));
+    }
+    if (request.method !== 'PUT') throw new ArmError(405, 'MethodNotAllowed', `The requested method ${request.method} is not allowed for ${request.path}.`);
+    authorize(claims, 'Microsoft.Authorization/roleAssignments/write', scope);
+    let body: JsonObject | undefined;
+    try {
+      body = parseJsonBody<JsonObject>(request);
+    } catch (error) {
+      throw armErrors.invalidRequestContent((error as Error).message);
+    }
+    const properties = (body?.properties ?? {}) as JsonObject;
+    const definition = roleById(String(properties.roleDefinitionId ?? ''));
+    if (!definition) throw armErrors.roleDefinitionDoesNotExist(String(properties.roleDefinitionId ?? ''));
+    const principalId = String(properties.principalId ?? '');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(principalId)) throw armErrors.invalidParameter(`The principal ID '${principalId}' is not a valid object id.`, 'properties.principalId');
+    const existing = roles.find(scope, name);
+    if (existing) return sendJson(response, 200, show(existing));
+    if (roles.same(principalId, definition.name, scope)) throw armErrors.roleAssignmentExists();
+    const assignment: RoleAssignment = { name, principalId, role: definition.name, scope, ...(typeof properties.principalType === 'string' ? { principalType: properties.principalType } : {}) };
+    roles.add(assignment);
+    sendJson(response, 201, show(assignment));
+  }
+
   async function route(request: EmulatorRequest, response: http.ServerResponse): Promise<void> {
     const claims = authenticate(request);
     const segments = request.path.split('/').filter(Boolean);
@@ -321,6 +428,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     const subscriptionId = segments[1];
     const sub = subscription(subscriptionId, claims);
     const method = request.method;
+
+    // {scope}/providers/Microsoft.Authorization/{permissions | roleAssignments[/{name}]}
+    const authz = lower.lastIndexOf('providers');
+    if (authz >= 2 && lower[authz + 1] === 'microsoft.authorization' && (lower[authz + 2] === 'permissions' || lower[authz + 2] === 'roleassignments')) {
+      return authorizationApi(request, response, claims, `/${segments.slice(0, authz).join('/')}`, lower[authz + 2], segments[authz + 3]);
+    }
 
     // /subscriptions/{s}/providers/Microsoft.ContainerService/...
     if (lower[2] === 'providers' && lower[3] === 'microsoft.containerservice') {
@@ -375,13 +488,26 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     // .../providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}
     if (lower[4] === 'providers' && lower[5] === 'microsoft.network' && lower[6] === 'virtualnetworks' && lower[8] === 'subnets' && segments.length === 10 && method === 'GET') {
       requireApiVersion(request);
-      authorize(claims, 'Microsoft.Network/virtualNetworks/subnets/read', scope);
+      authorize(claims, 'Microsoft.Network/virtualNetworks/subnets/read', `${scope}/providers/Microsoft.Network/virtualNetworks/${segments[7]}/subnets/${segments[9]}`);
       resourceGroup(subscriptionId, groupName);
       const subnet = subnets.get(key(subscriptionId, groupName, segments[7], segments[9]));
       if (!subnet) throw armErrors.subnetResourceNotFound(`/subscriptions/${sub.subscriptionId}/resourceGroups/${groupName}/providers/Microsoft.Network/virtualNetworks/${segments[7]}/subnets/${segments[9]}`);
       return sendJson(response, 200, {
         name: subnet.name, id: subnet.id, etag: `W/"${randomUUID()}"`, type: 'Microsoft.Network/virtualNetworks/subnets',
         properties: { provisioningState: 'Succeeded', addressPrefix: subnet.addressPrefix, delegations: [], privateEndpointNetworkPolicies: 'Disabled', privateLinkServiceNetworkPolicies: 'Enabled' },
+      });
+    }
+
+    // .../providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}
+    if (lower[4] === 'providers' && lower[5] === 'microsoft.managedidentity' && lower[6] === 'userassignedidentities' && segments.length === 8 && method === 'GET') {
+      requireApiVersion(request);
+      authorize(claims, 'Microsoft.ManagedIdentity/userAssignedIdentities/read', `${scope}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${segments[7]}`);
+      resourceGroup(subscriptionId, groupName);
+      const identity = identities.get(key(subscriptionId, groupName, segments[7]));
+      if (!identity) throw armErrors.identityNotFound('Microsoft.ManagedIdentity/userAssignedIdentities', segments[7], groupName);
+      return sendJson(response, 200, {
+        id: identity.id, name: identity.name, type: 'Microsoft.ManagedIdentity/userAssignedIdentities', location: identity.location, tags: {},
+        properties: { tenantId: identity.tenantId, principalId: identity.principalId, clientId: identity.clientId },
       });
     }
 
@@ -413,13 +539,16 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       }
       if (method === 'PUT') {
         authorize(claims, `${MANAGED_CLUSTERS}/write`, clusterScope);
-        return putCluster(request, response, subscriptionId, groupName, name, apiVersion);
+        await passBarrier(request);
+        return putCluster(request, response, claims, subscriptionId, groupName, name, apiVersion);
       }
       if (method === 'PATCH') {
         authorize(claims, `${MANAGED_CLUSTERS}/write`, clusterScope);
         if (!record) throw notFound();
+        checkPreconditions(request, record.resource);
         const body = (parseJsonBody<JsonObject>(request) ?? {});
         if (body.tags !== undefined) record.resource.tags = body.tags;
+        record.resource.eTag = randomUUID();
         return sendJson(response, 200, record.resource);
       }
       if (method === 'DELETE') {
@@ -461,8 +590,33 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       subnets.set(key(subscriptionId, group, vnet, name), { id, name, addressPrefix: addressPrefix ?? '10.240.0.0/16' });
       return id;
     },
+    addUserAssignedIdentity({ subscriptionId, resourceGroup: group, name }) {
+      const id = `/subscriptions/${subscriptionId}/resourceGroups/${group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+      const tenantId = subscriptions.get(subscriptionId.toLowerCase())?.tenantId ?? randomUUID();
+      const identity = { id, name, resourceGroup: group, location: resourceGroups.get(key(subscriptionId, group))?.location ?? 'westeurope', clientId: randomUUID(), principalId: randomUUID(), tenantId };
+      identities.set(key(subscriptionId, group, name), identity);
+      return { id, clientId: identity.clientId, principalId: identity.principalId };
+    },
     addRoleAssignment(assignment) {
-      roleAssignments.push(assignment);
+      roles.add({ name: assignment.name ?? randomUUID(), principalId: assignment.principalId, role: assignment.role, scope: assignment.scope });
+    },
+    grantClusterDeployer({ principalId, resourceGroupIds, subnetIds, grantSubnetAccess }) {
+      for (const scope of resourceGroupIds) emulator.addRoleAssignment({ principalId, role: 'Contributor', scope });
+      for (const scope of subnetIds) {
+        emulator.addRoleAssignment({ principalId, role: 'Network Contributor', scope });
+        if (grantSubnetAccess) emulator.addRoleAssignment({ principalId, role: 'Role Based Access Control Administrator', scope });
+      }
+    },
+    roleAssignments: () => [...roles.list],
+    setPowerState(subscriptionId, group, name, code) {
+      const record = clusters.get(key(subscriptionId, group, name));
+      if (!record) throw new Error(`no cluster ${name} in ${group}`);
+      const properties = record.resource.properties as JsonObject;
+      properties.powerState = { code };
+      for (const pool of (properties.agentPoolProfiles as JsonObject[] | undefined) ?? []) pool.powerState = { code };
+    },
+    barrier(barrier) {
+      barriers.push({ ...barrier, method: barrier.method.toUpperCase(), waiting: [] });
     },
     setKubernetesVersions(versions, location) {
       if (location) versionsByLocation.set(normalizeLocation(location), versions);

@@ -7,12 +7,13 @@ export class ArmError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly target?: string,
+    readonly subcode?: string,
   ) {
     super(message);
   }
 
   body() {
-    return { error: { code: this.code, message: this.message, ...(this.target ? { target: this.target } : {}) } };
+    return { error: { code: this.code, message: this.message, ...(this.target ? { target: this.target } : {}), ...(this.subcode ? { subcode: this.subcode } : {}) } };
   }
 }
 
@@ -39,6 +40,35 @@ export const armErrors = {
     new ArmError(401, 'InvalidAuthenticationTokenTenant', `The access token is from the wrong issuer '${issuer}'. It must match the tenant '${authority}/${tenantId}/' associated with this subscription. Please use the authority (URL) '${authority}/${tenantId}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.`),
   authorizationFailed: (clientId: string, objectId: string, action: string, scope: string) =>
     new ArmError(403, 'AuthorizationFailed', `The client '${clientId}' with object id '${objectId}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`),
+  // ARM's linked access check: the caller may write the resource but not use what it links to.
+  // Message as in MicrosoftDocs/SupportArticles-docs …/error-code-linkedauthorizationfailed.md and
+  // Azure/AKS#357 (403 LinkedAuthorizationFailed on 'Microsoft.Network/virtualNetworks/subnets/join/action').
+  linkedAuthorizationFailed: (clientId: string, objectId: string, action: string, scope: string, linkedAction: string, linkedScope: string) =>
+    new ArmError(403, 'LinkedAuthorizationFailed', `The client '${clientId}' with object id '${objectId}' has permission to perform action '${action}' on scope '${scope}'; however, it does not have permission to perform action '${linkedAction}' on the linked scope(s) '${linkedScope}' or the linked scope(s) are invalid.`),
+  // Optimistic concurrency (learn.microsoft.com/azure/aks/use-etags, MicrosoftDocs/azure-aks-docs
+  // articles/aks/use-etags.md): 412 PreconditionFailed when If-Match does not match the stored eTag
+  // or If-None-Match: * finds the resource; 400 BadRequest for an If-None-Match other than * and for
+  // both headers at once. The wording for a missing resource is AKS's (quoted in Azure/azure-cli#30309);
+  // the others are the emulator's own.
+  preconditionNotFound: () =>
+    new ArmError(412, 'PreconditionFailed', 'Resource not found but ETag header is provided. If this is a request to create, please do not provide ETag.'),
+  preconditionMismatch: (given: string, current: string) =>
+    new ArmError(412, 'PreconditionFailed', `The eTag '${given}' provided in the if-match header does not match the current eTag '${current}' of the resource.`),
+  preconditionExists: () =>
+    new ArmError(412, 'PreconditionFailed', "The resource already exists, and the if-none-match header is '*'."),
+  invalidIfNoneMatch: (value: string) =>
+    new ArmError(400, 'BadRequest', `The if-none-match header can only be empty or '*'; it is '${value}'.`),
+  bothPreconditions: () =>
+    new ArmError(400, 'BadRequest', 'The if-match and if-none-match headers cannot be used together.'),
+  // Role assignments (RoleAssignments_Create, api-version 2022-04-01).
+  roleAssignmentExists: () =>
+    new ArmError(409, 'RoleAssignmentExists', 'The role assignment already exists.'),
+  roleDefinitionDoesNotExist: (id: string) =>
+    new ArmError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id}' does not exist.`),
+  roleAssignmentNotFound: (name: string) =>
+    new ArmError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`),
+  identityNotFound: (type: string, name: string, resourceGroup: string) =>
+    new ArmError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
   subscriptionNotFound: (subscriptionId: string) =>
     new ArmError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`),
   resourceGroupNotFound: (resourceGroup: string) =>

@@ -5,6 +5,8 @@ export interface KubernetesMinorVersion {
   patches: string[];
   isPreview?: boolean;
   isDefault?: boolean;
+  /** capabilities.supportPlan (default KubernetesOfficial): a minor past community support lists AKSLongTermSupport only. */
+  supportPlans?: Array<'KubernetesOfficial' | 'AKSLongTermSupport'>;
 }
 
 export const defaultKubernetesVersions: KubernetesMinorVersion[] = [
@@ -33,7 +35,7 @@ export function kubernetesVersionList(minors: KubernetesMinorVersion[]) {
   return {
     values: minors.map((minor) => ({
       version: minor.version,
-      capabilities: { supportPlan: ['KubernetesOfficial'] },
+      capabilities: { supportPlan: minor.supportPlans ?? ['KubernetesOfficial'] },
       ...(minor.isDefault ? { isDefault: true } : {}),
       ...(minor.isPreview ? { isPreview: true } : {}),
       patchVersions: Object.fromEntries(minor.patches.map((patch) => [patch, {
@@ -60,4 +62,10 @@ export function resolveKubernetesVersion(minors: KubernetesMinorVersion[], reque
   const minor = minors.find((candidate) => candidate.version === requested);
   if (minor) return newest(minor.patches);
   return minors.some((candidate) => candidate.patches.includes(requested)) ? requested : undefined;
+}
+
+/** The support plans a location offers for the minor of a patch version. */
+export function supportPlansOf(minors: KubernetesMinorVersion[], patch: string): string[] {
+  const minor = minors.find((candidate) => candidate.patches.includes(patch) || candidate.version === patch.split('.').slice(0, 2).join('.'));
+  return minor?.supportPlans ?? ['KubernetesOfficial'];
 }

@@ -3,7 +3,8 @@
 // response shapes follow the official examples kept in test/emulators/fixtures/aks.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { armErrors } from './arm-errors.js';
-import { compareVersions, resolveKubernetesVersion, type KubernetesMinorVersion } from './kubernetes-versions.js';
+import { checkAutoscale, checkIdentity, checkNetwork, checkNetworkChange, checkPoolVersions, effectiveNetworkProfile, ruleErrors } from './cluster-rules.js';
+import { compareVersions, resolveKubernetesVersion, supportPlansOf, type KubernetesMinorVersion } from './kubernetes-versions.js';
 
 type Json = Record<string, unknown>;
 
@@ -15,6 +16,10 @@ export interface ManagedClusterContext {
   tenantId: string;
   versions: KubernetesMinorVersion[];
   subnetExists(subscriptionId: string, resourceGroup: string, vnet: string, subnet: string): boolean;
+  /** Address prefixes of a subnet, by resource id (undefined when unknown). */
+  subnetPrefixes?(subnetId: string): string[] | undefined;
+  /** A user-assigned identity the emulator holds, by resource id. */
+  userAssignedIdentity?(id: string): { clientId: string; principalId: string } | undefined;
   /** The stored resource when this PUT updates an existing cluster. */
   existing?: Json;
 }
@@ -102,6 +107,8 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
   }
 
   const pools = validateAgentPools(properties.agentPoolProfiles, context);
+  checkAutoscale(pools);
+  checkIdentity(body.identity);
 
   const requested = typeof properties.kubernetesVersion === 'string' && properties.kubernetesVersion ? properties.kubernetesVersion : undefined;
   const current = existingProperties.currentKubernetesVersion as string | undefined;
@@ -112,6 +119,15 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
     if (typeof pool.orchestratorVersion === 'string' && pool.orchestratorVersion && !resolveKubernetesVersion(context.versions, pool.orchestratorVersion)) {
       throw armErrors.versionNotSupported(pool.orchestratorVersion);
     }
+  }
+  checkPoolVersions(pools.map((pool) => ({ ...pool, orchestratorVersion: typeof pool.orchestratorVersion === 'string' && pool.orchestratorVersion ? resolveKubernetesVersion(context.versions, pool.orchestratorVersion) : kubernetesVersion })), kubernetesVersion);
+  // Long-term support: a version offered only with the AKSLongTermSupport plan needs the Premium
+  // tier and that plan; the plan needs the Premium tier (see cluster-rules.ts for the sources).
+  const tier = String((isObject(body.sku) ? body.sku.tier : undefined) ?? 'Free');
+  const supportPlan = String(properties.supportPlan ?? 'KubernetesOfficial');
+  if (supportPlan === 'AKSLongTermSupport' && tier !== 'Premium') throw ruleErrors.ltsNeedsPremium(tier);
+  if (!supportPlansOf(context.versions, kubernetesVersion).includes('KubernetesOfficial') && !(tier === 'Premium' && supportPlan === 'AKSLongTermSupport')) {
+    throw ruleErrors.ltsOnlyVersion(context.name, kubernetesVersion);
   }
 
   const aadProfile = isObject(properties.aadProfile) ? properties.aadProfile : undefined;
@@ -129,12 +145,13 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
   }
   if (identity && isObject(identity.userAssignedIdentities)) {
     for (const [id, value] of Object.entries(identity.userAssignedIdentities)) {
-      identity.userAssignedIdentities[id] = { clientId: randomUUID(), principalId: randomUUID(), ...(isObject(value) ? value : {}) };
+      const known = context.userAssignedIdentity?.(id);
+      identity.userAssignedIdentities[id] = { clientId: known?.clientId ?? randomUUID(), principalId: known?.principalId ?? randomUUID(), ...(isObject(value) ? value : {}) };
     }
   }
   const nodeResourceGroup = (properties.nodeResourceGroup as string | undefined) ?? `MC_${context.resourceGroup}_${context.name}_${location}`;
 
-  const requestNetwork = isObject(properties.networkProfile) ? properties.networkProfile : {};
+  const requestNetwork = effectiveNetworkProfile(isObject(properties.networkProfile) ? properties.networkProfile : {});
   const networkPlugin = (requestNetwork.networkPlugin as string | undefined) ?? 'kubenet';
   const overlay = networkPlugin === 'azure' && requestNetwork.networkPluginMode === 'overlay';
   const requestLoadBalancer = isObject(requestNetwork.loadBalancerProfile) ? requestNetwork.loadBalancerProfile : {};
@@ -161,6 +178,9 @@ export function managedClusterFromPut(body: unknown, context: ManagedClusterCont
       })),
     },
   };
+
+  checkNetwork(networkProfile, pools, { subnetPrefixes: (id) => context.subnetPrefixes?.(id) });
+  if (isObject(existingProperties.networkProfile)) checkNetworkChange(existingProperties.networkProfile, networkProfile, pools);
 
   const existingPools = ((existingProperties.agentPoolProfiles as Json[] | undefined) ?? []);
   const agentPoolProfiles = pools.map((pool) => {
