@@ -265,7 +265,7 @@ describe('ARM emulator (managedClusters 2026-04-01)', () => {
   });
 
   it('enforces role assignments when asked to', async () => {
-    const strict = await startArmEmulator({ entra: emulators.entra, clusterFactory: fake.factory, enforceRbac: true });
+    const strict = await startArmEmulator({ entra: emulators.entra, clusterFactory: fake.factory, enforceRoleAssignments: true });
     try {
       strict.addSubscription({ subscriptionId, tenantId });
       strict.addResourceGroup({ subscriptionId, name: rg, location: 'westeurope' });
@@ -277,5 +277,192 @@ describe('ARM emulator (managedClusters 2026-04-01)', () => {
     } finally {
       await strict.stop();
     }
+  });
+
+  describe('role assignments', () => {
+    it('check a principal once it holds any: the permissions API, AuthorizationFailed on the write, LinkedAuthorizationFailed on the subnet', async () => {
+      const app = emulators.entra.addApp({ tenantId, clientId: 'a1b2c3d4-0000-4000-8000-0000000000d1', secret: 'deployer-secret' });
+      const deployer = new ContainerServiceClient(new ClientSecretCredential(tenantId, app.clientId, 'deployer-secret', { authorityHost: emulators.entra.url, disableInstanceDiscovery: true }), subscriptionId, { endpoint: emulators.arm.url, retryOptions: fastRetries });
+      const token = emulators.entra.issueToken({ tenantId, clientId: app.clientId, resource: 'https://management.azure.com' });
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${emulators.arm.url}${path}${path.includes('?') ? '&' : '?'}api-version=2022-04-01`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: response.status, body: await response.json() as Record<string, any> };
+      };
+      const rgScope = `/subscriptions/${subscriptionId}/resourceGroups/${rg}`;
+      const subnetId = emulators.arm.addSubnet({ subscriptionId, resourceGroup: rg, vnet: 'vnet-rbac', name: 'nodes', addressPrefix: '10.30.0.0/24' });
+      const body = cluster({ dnsPrefix: 'rbac', agentPoolProfiles: [{ name: 'system', mode: 'System', count: 1, vnetSubnetID: subnetId }] });
+
+      // No role assignment yet: the principal is not checked (the emulator's default), and the permissions API says so.
+      expect(await call('GET', `${rgScope}/providers/Microsoft.Authorization/permissions`)).toMatchObject({ status: 200, body: { value: [{ actions: ['*'], notActions: [] }] } });
+
+      emulators.arm.addRoleAssignment({ principalId: app.objectId, role: 'Network Contributor', scope: subnetId });
+      expect((await call('GET', `${rgScope}/providers/Microsoft.Authorization/permissions`)).body.value).toEqual([]);
+      expect((await call('GET', `${subnetId}/providers/Microsoft.Authorization/permissions`)).body.value).toEqual([expect.objectContaining({ actions: expect.arrayContaining(['Microsoft.Network/*']) })]);
+      await expect(deployer.managedClusters.beginCreateOrUpdateAndWait(rg, 'rbac', body, fastPolling)).rejects.toMatchObject({
+        statusCode: 403, code: 'AuthorizationFailed',
+        message: `The client '${app.clientId}' with object id '${app.objectId}' does not have authorization to perform action 'Microsoft.ContainerService/managedClusters/write' over scope '${rgScope}/providers/Microsoft.ContainerService/managedClusters/rbac' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      });
+
+      // Write on the group, but the subnet's join action only through a role on another subnet.
+      emulators.arm.clearRoleAssignments(app.objectId);
+      const other = emulators.arm.addSubnet({ subscriptionId, resourceGroup: rg, vnet: 'vnet-rbac', name: 'other', addressPrefix: '10.30.1.0/24' });
+      emulators.arm.addRoleAssignment({ principalId: app.objectId, role: 'Network Contributor', scope: other });
+      emulators.arm.addRoleAssignment({ principalId: app.objectId, role: 'Azure Kubernetes Service Contributor Role', scope: rgScope });
+      expect((await call('GET', `${rgScope}/providers/Microsoft.Authorization/permissions`)).body.value).toEqual([{
+        actions: ['Microsoft.ContainerService/managedClusters/read', 'Microsoft.ContainerService/managedClusters/write', 'Microsoft.Resources/deployments/*'], notActions: [], dataActions: [], notDataActions: [],
+      }]);
+      await expect(deployer.managedClusters.beginCreateOrUpdateAndWait(rg, 'rbac', body, fastPolling)).rejects.toMatchObject({
+        statusCode: 403, code: 'LinkedAuthorizationFailed',
+        message: `The client '${app.clientId}' with object id '${app.objectId}' has permission to perform action 'Microsoft.ContainerService/managedClusters/write' on scope '${rgScope}/providers/Microsoft.ContainerService/managedClusters/rbac'; however, it does not have permission to perform action 'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '${subnetId}' or the linked scope(s) are invalid.`,
+      });
+      expect(emulators.arm.cluster(subscriptionId, rg, 'rbac')).toBeUndefined();
+
+      // Network Contributor on the subnet: the create goes through; delete is not in the AKS Contributor Role.
+      emulators.arm.addRoleAssignment({ principalId: app.objectId, role: 'Network Contributor', scope: subnetId });
+      const created = await deployer.managedClusters.beginCreateOrUpdateAndWait(rg, 'rbac', body, fastPolling);
+      expect(created.provisioningState).toBe('Succeeded');
+      await expect(deployer.managedClusters.beginDeleteAndWait(rg, 'rbac', fastPolling)).rejects.toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
+
+      // Role assignments through the API: Network Contributor cannot assign roles, an RBAC administrator can.
+      const networkContributor = `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`;
+      const assignment = { properties: { roleDefinitionId: networkContributor, principalId: created.identity!.principalId, principalType: 'ServicePrincipal' } };
+      const path = `${subnetId}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-0000-4000-8000-000000000001`;
+      expect(await call('PUT', path, assignment)).toMatchObject({ status: 403, body: { error: { code: 'AuthorizationFailed' } } });
+      emulators.arm.addRoleAssignment({ principalId: app.objectId, role: 'Role Based Access Control Administrator', scope: subnetId });
+      expect(await call('PUT', path, assignment)).toMatchObject({ status: 201, body: { name: '0f0f0f0f-0000-4000-8000-000000000001', properties: { principalId: created.identity!.principalId, scope: subnetId } } });
+      expect(await call('PUT', path, assignment)).toMatchObject({ status: 200 });
+      expect(await call('GET', path)).toMatchObject({ status: 200, body: { properties: { roleDefinitionId: networkContributor } } });
+      expect(await call('PUT', path.replace(/1$/, '2'), assignment)).toMatchObject({ status: 409, body: { error: { code: 'RoleAssignmentExists', message: 'The role assignment already exists.' } } });
+      expect(await call('PUT', path.replace(/1$/, '3'), { properties: { ...assignment.properties, roleDefinitionId: networkContributor.replace('4d97', '0000') } })).toMatchObject({ status: 400, body: { error: { code: 'RoleDefinitionDoesNotExist' } } });
+      expect(await call('GET', path.replace(/1$/, '4'))).toMatchObject({ status: 404, body: { error: { code: 'RoleAssignmentNotFound' } } });
+      emulators.arm.clearRoleAssignments(app.objectId);
+      await client.managedClusters.beginDeleteAndWait(rg, 'rbac', fastPolling);
+    });
+  });
+
+  describe("AKS's rules", () => {
+    const put = (name: string, body: ManagedCluster, options: { ifMatch?: string; ifNoneMatch?: string } = {}) =>
+      client.managedClusters.beginCreateOrUpdateAndWait(rg, name, body, { ...fastPolling, ...options });
+    /** The error body of a PUT as ARM sends it (the SDK keeps only code and message of a long-running operation's first answer). */
+    const errorOf = async (name: string, body: ManagedCluster) => {
+      const token = emulators.entra.issueToken({ tenantId, clientId, resource: 'https://management.azure.com' });
+      const { agentPoolProfiles, location, identity, tags, sku, ...properties } = body;
+      const response = await fetch(`${emulators.arm.url}/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-04-01`, {
+        method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ location, identity, tags, sku, properties: { ...properties, agentPoolProfiles } }),
+      });
+      return { statusCode: response.status, ...((await response.json()) as { error: Record<string, string> }).error };
+    };
+    let subnetId: string;
+    const onSubnet = (dnsPrefix: string, networkProfile: ManagedCluster['networkProfile'], over: Partial<ManagedCluster> = {}) =>
+      cluster({ dnsPrefix, networkProfile, agentPoolProfiles: [{ name: 'system', mode: 'System', count: 1, vnetSubnetID: subnetId }], ...over });
+    beforeAll(() => {
+      subnetId = emulators.arm.addSubnet({ subscriptionId, resourceGroup: rg, vnet: 'vnet-rules', name: 'nodes', addressPrefix: '10.240.0.0/22' });
+    });
+
+    it('eTags: If-None-Match: * creates once, If-Match must match the stored eTag (412 PreconditionFailed)', async () => {
+      const created = await put('etag', cluster({ dnsPrefix: 'etag' }), { ifNoneMatch: '*' });
+      expect(created.eTag).toMatch(/\w+/);
+      await expect(put('etag', cluster({ dnsPrefix: 'etag' }), { ifNoneMatch: '*' })).rejects.toMatchObject({ statusCode: 412, code: 'PreconditionFailed' });
+      await expect(put('etag', cluster({ dnsPrefix: 'etag', tags: { a: '1' } }), { ifMatch: 'stale' })).rejects.toMatchObject({ statusCode: 412, code: 'PreconditionFailed' });
+      const updated = await put('etag', cluster({ dnsPrefix: 'etag', tags: { a: '1' } }), { ifMatch: created.eTag });
+      expect(updated.eTag).not.toBe(created.eTag);
+      await expect(put('etag', cluster({ dnsPrefix: 'etag' }), { ifMatch: created.eTag })).rejects.toMatchObject({ statusCode: 412 });
+      await expect(put('etag-missing', cluster({ dnsPrefix: 'x' }), { ifMatch: 'abc' })).rejects.toMatchObject({
+        statusCode: 412, code: 'PreconditionFailed', message: 'Resource not found but ETag header is provided. If this is a request to create, please do not provide ETag.',
+      });
+      await expect(put('etag', cluster({ dnsPrefix: 'etag' }), { ifNoneMatch: 'abc' })).rejects.toMatchObject({ statusCode: 400, code: 'BadRequest' });
+      await expect(put('etag', cluster({ dnsPrefix: 'etag' }), { ifNoneMatch: '*', ifMatch: updated.eTag })).rejects.toMatchObject({ statusCode: 400, code: 'BadRequest' });
+      await client.managedClusters.beginDeleteAndWait(rg, 'etag', fastPolling);
+    });
+
+    it('two creators at once: the first creates, the second gets 412', async () => {
+      emulators.arm.barrier({ method: 'PUT', path: `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/race`, parties: 2 });
+      const results = await Promise.allSettled([put('race', cluster({ dnsPrefix: 'race' }), { ifNoneMatch: '*' }), put('race', cluster({ dnsPrefix: 'race' }), { ifNoneMatch: '*' })]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { statusCode: 412, code: 'PreconditionFailed' } });
+      await client.managedClusters.beginDeleteAndWait(rg, 'race', fastPolling);
+    });
+
+    it('cross-field rules of the network profile, with the codes AKS answers', async () => {
+      expect(await errorOf('nat', onSubnet('nat', { outboundType: 'managedNATGateway' }))).toEqual({
+        statusCode: 400, code: 'InvalidParameter', message: "Outbound type is managedNATGateway but agent pool 'system' is using custom VNet, which is not allowed.",
+        target: 'properties.vnetSubnetID', subcode: 'ManagedNATGatewayWithCustomVNetNotAllowed',
+      });
+      await expect(put('cil1', onSubnet('cil1', { networkPlugin: 'kubenet', networkDataplane: 'cilium', networkPolicy: 'cilium' }))).rejects.toMatchObject({ statusCode: 400, code: 'InvalidParameter' });
+      expect(await errorOf('cil2', onSubnet('cil2', { networkPlugin: 'azure', networkPluginMode: 'overlay', networkDataplane: 'cilium', networkPolicy: 'azure' }))).toMatchObject({
+        statusCode: 400, code: 'BadRequest', message: 'Cilium dataplane requires network policy cilium.', subcode: 'CiliumDataplaneRequiresNetworkPolicyCilium',
+      });
+      await expect(put('npm', onSubnet('npm', { networkPlugin: 'kubenet', networkPolicy: 'azure' }))).rejects.toMatchObject({ statusCode: 400, code: 'NetworkPolicyAzureNotSupportedForKubenet' });
+      await expect(put('dns1', onSubnet('dns1', { serviceCidr: '10.0.0.0/16', dnsServiceIP: '10.1.0.10' }))).rejects.toMatchObject({
+        statusCode: 400, code: 'DnsServiceIpOutOfServiceCidr', message: 'The DNS service IP 10.1.0.10 is out of the range defined by service CIDR 10.0.0.0/16.',
+      });
+      expect(await errorOf('dns2', onSubnet('dns2', { serviceCidr: '10.0.0.0/16', dnsServiceIP: '10.0.0.1' }))).toMatchObject({ statusCode: 400, code: 'InvalidParameter', target: 'networkProfile.dnsServiceIP' });
+      await expect(put('svc', onSubnet('svc', { serviceCidr: '10.240.0.0/16', dnsServiceIP: '10.240.0.10' }))).rejects.toMatchObject({
+        statusCode: 400, code: 'ServiceCidrOverlapExistingSubnetsCidr', message: 'The specified service CIDR 10.240.0.0/16 is conflicted with an existing subnet CIDR 10.240.0.0/22',
+      });
+      // AKS keeps no pod CIDR for Azure CNI without overlay.
+      const azure = await put('podcidr', onSubnet('podcidr', { networkPlugin: 'azure', podCidr: '10.244.0.0/16' }));
+      expect(azure.networkProfile?.podCidr).toBeUndefined();
+      await client.managedClusters.beginDeleteAndWait(rg, 'podcidr', fastPolling);
+    });
+
+    it('autoscale bounds, one user-assigned identity, node pools not ahead of the control plane', async () => {
+      const pool = { name: 'system', mode: 'System' as const, enableAutoScaling: true, minCount: 2, maxCount: 3 };
+      await expect(put('as1', cluster({ dnsPrefix: 'as1', agentPoolProfiles: [{ ...pool, count: 5 }] }))).rejects.toMatchObject({
+        statusCode: 400, code: 'InvalidParameter', message: expect.stringMatching(/^agentPoolProfile\.count was 5\. It must be greater or equal to minCount:2 and less than or equal to maxCount:3\./),
+      });
+      await expect(put('as2', cluster({ dnsPrefix: 'as2', agentPoolProfiles: [{ ...pool, count: 0, minCount: 0 }] }))).rejects.toMatchObject({ statusCode: 400, code: 'InvalidParameter' });
+      await expect(put('as3', cluster({ dnsPrefix: 'as3', agentPoolProfiles: [{ ...pool, count: 3, minCount: 4 }] }))).rejects.toMatchObject({ statusCode: 400, code: 'InvalidParameter' });
+      const a = emulators.arm.addUserAssignedIdentity({ subscriptionId, resourceGroup: rg, name: 'id-a' });
+      const b = emulators.arm.addUserAssignedIdentity({ subscriptionId, resourceGroup: rg, name: 'id-b' });
+      await expect(put('two', cluster({ dnsPrefix: 'two', identity: { type: 'UserAssigned', userAssignedIdentities: { [a.id]: {}, [b.id]: {} } } }))).rejects.toMatchObject({
+        statusCode: 400, code: 'BadRequest', message: 'The count of user assigned identity specified in identity.userAssignedIdentities is 2, while expected value is 1.',
+      });
+      const one = await put('one', cluster({ dnsPrefix: 'one', identity: { type: 'UserAssigned', userAssignedIdentities: { [a.id]: {} } } }));
+      expect(one.identity?.userAssignedIdentities?.[a.id]).toMatchObject({ principalId: a.principalId, clientId: a.clientId });
+      await client.managedClusters.beginDeleteAndWait(rg, 'one', fastPolling);
+      await expect(put('ahead', cluster({ dnsPrefix: 'ahead', kubernetesVersion: '1.34.2', agentPoolProfiles: [{ name: 'system', mode: 'System', count: 1, orchestratorVersion: '1.35.0' }] }))).rejects.toMatchObject({
+        statusCode: 400, code: 'NodePoolMcVersionIncompatible', message: expect.stringMatching(/^Node pool version 1\.35\.0 and control plane version 1\.34\.2 are incompatible\./),
+      });
+    });
+
+    it('long-term support: an LTS-only version needs the Premium tier and the AKSLongTermSupport plan', async () => {
+      emulators.arm.setKubernetesVersions([{ version: '1.30', patches: ['1.30.14'], supportPlans: ['AKSLongTermSupport'] }, { version: '1.34', patches: ['1.34.2'], isDefault: true, supportPlans: ['KubernetesOfficial', 'AKSLongTermSupport'] }], 'northeurope');
+      const lts = (over: Partial<ManagedCluster>) => cluster({ location: 'northeurope', dnsPrefix: 'lts', kubernetesVersion: '1.30.14', ...over });
+      await expect(put('lts', lts({ sku: { name: 'Base', tier: 'Standard' } }))).rejects.toMatchObject({
+        statusCode: 400, code: 'K8sVersionNotSupported', message: expect.stringMatching(/^Managed cluster lts is on version 1\.30\.14, which is only available for Long-Term Support \(LTS\)\./),
+      });
+      await expect(put('lts', lts({ sku: { name: 'Base', tier: 'Standard' }, supportPlan: 'AKSLongTermSupport' }))).rejects.toMatchObject({ statusCode: 400, code: 'BadRequest' });
+      const ok = await put('lts', lts({ sku: { name: 'Base', tier: 'Premium' }, supportPlan: 'AKSLongTermSupport' }));
+      expect(ok).toMatchObject({ currentKubernetesVersion: '1.30.14', supportPlan: 'AKSLongTermSupport' });
+      const versions = await client.managedClusters.listKubernetesVersions('northeurope');
+      expect(versions.values?.[0].capabilities?.supportPlan).toEqual(['AKSLongTermSupport']);
+      await client.managedClusters.beginDeleteAndWait(rg, 'lts', fastPolling);
+    });
+
+    it('network changes in place: exactly the documented transitions (bring-your-own VNet)', async () => {
+      const base = { networkPlugin: 'kubenet', outboundType: 'loadBalancer' } as const;
+      await put('mig', onSubnet('mig', base));
+      // outboundType on a BYO VNet: loadBalancer → userDefinedRouting → userAssignedNATGateway → loadBalancer; never managedNATGateway.
+      await put('mig', onSubnet('mig', { ...base, outboundType: 'userDefinedRouting' }));
+      await expect(put('mig', onSubnet('mig', { ...base, outboundType: 'managedNATGateway' }))).rejects.toMatchObject({ statusCode: 400 });
+      await put('mig', onSubnet('mig', { ...base, outboundType: 'userAssignedNATGateway' }));
+      await put('mig', onSubnet('mig', base));
+      // Plugin: kubenet → Azure CNI Overlay, not back; Overlay → Cilium dataplane, not back.
+      await expect(put('mig', onSubnet('mig', { ...base, networkPlugin: 'azure' }))).rejects.toMatchObject({ statusCode: 400, code: 'PropertyChangeNotAllowed' });
+      const overlay = { ...base, networkPlugin: 'azure', networkPluginMode: 'overlay' } as const;
+      await put('mig', onSubnet('mig', overlay));
+      expect(await errorOf('mig', onSubnet('mig', base))).toMatchObject({ statusCode: 400, code: 'PropertyChangeNotAllowed', target: 'networkProfile.networkPlugin' });
+      // Policy: none → calico, calico → azure refused (uninstall first), calico → none.
+      await put('mig', onSubnet('mig', { ...overlay, networkPolicy: 'calico' }));
+      expect(await errorOf('mig', onSubnet('mig', { ...overlay, networkPolicy: 'azure' }))).toMatchObject({ statusCode: 400, code: 'PropertyChangeNotAllowed', target: 'networkProfile.networkPolicy' });
+      await put('mig', onSubnet('mig', { ...overlay, networkPolicy: 'cilium', networkDataplane: 'cilium' }));
+      expect(await errorOf('mig', onSubnet('mig', { ...overlay, networkPolicy: 'none' }))).toMatchObject({ statusCode: 400, code: 'PropertyChangeNotAllowed', target: 'networkProfile.networkDataplane' });
+      // A stopped cluster takes start and delete only.
+      emulators.arm.setPowerState(subscriptionId, rg, 'mig', 'Stopped');
+      await expect(put('mig', onSubnet('mig', { ...overlay, networkPolicy: 'cilium', networkDataplane: 'cilium' }))).rejects.toMatchObject({ statusCode: 409, code: 'OperationNotAllowed', message: expect.stringContaining('Power State(Stopped)') });
+      await client.managedClusters.beginDeleteAndWait(rg, 'mig', fastPolling);
+    });
   });
 });

@@ -96,6 +96,8 @@ export interface ArmEmulator {
   grantClusterDeployer(grant: { principalId: string; resourceGroupIds: string[]; subnetIds: string[]; grantSubnetAccess?: boolean }): void;
   /** Every role assignment (made by the test or through the API). */
   roleAssignments(): RoleAssignment[];
+  /** Removes a principal's role assignments (all of them when no principal is given). */
+  clearRoleAssignments(principalId?: string): void;
   /** The cluster's power state, as `az aks stop` / `start` leave it. */
   setPowerState(subscriptionId: string, resourceGroup: string, name: string, code: 'Running' | 'Stopped'): void;
   /** Holds the first `parties` requests to a path until all of them arrived (to make writers race). */
@@ -608,6 +610,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       }
     },
     roleAssignments: () => [...roles.list],
+    clearRoleAssignments(principalId) {
+      for (let i = roles.list.length - 1; i >= 0; i--) if (!principalId || roles.list[i].principalId === principalId) roles.list.splice(i, 1);
+    },
     setPowerState(subscriptionId, group, name, code) {
       const record = clusters.get(key(subscriptionId, group, name));
       if (!record) throw new Error(`no cluster ${name} in ${group}`);
