@@ -6,6 +6,8 @@ export class ReposError extends Error {
   }
 }
 
+const NETWORK_CODES = /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
+
 /** What azure-devops-node-api rejects with (typed-rest-client's error). */
 export type AdoError = Error & { statusCode?: number; result?: { message?: string; typeKey?: string } };
 
@@ -25,8 +27,15 @@ export const PERMISSION_NAMES: Record<string, string> = {
  * which project, repository or branch. 401 is the token, 403 TF401027 names the permission.
  */
 export function explain(error: unknown, doing: string, where: string): Error {
-  const e = error as AdoError;
-  if (e instanceof ReposError || typeof e?.statusCode !== 'number') return e instanceof Error ? e : new Error(String(e));
+  const e = error as AdoError & { code?: string };
+  if (e instanceof ReposError) return e;
+  if (typeof e?.statusCode !== 'number') {
+    if (e?.code && NETWORK_CODES.test(e.code)) {
+      return new ReposError(`Could not reach Azure DevOps while ${doing} in ${where} (${e.code}: ${e.message}).`,
+        "Check the organizationUrl input, and that the agent reaches it (DNS, firewall, the agent's proxy).", undefined, { cause: e });
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
   const message = (e.result?.message ?? e.message ?? '').trim();
   if (e.statusCode === 401) {
     return new ReposError(`Azure DevOps refused the access token while ${doing} (401).`,

@@ -77,13 +77,13 @@ describe.each(RUNTIMES)('bundled tasks on %s', (node) => {
         },
       }),
     ]);
-    // Each run got past input validation (the inputs above are all valid) and stops at what this
-    // version cannot do yet, or at what it cannot reach (no Azure here; the kubeconfigs point nowhere).
+    // Each run got past input validation (the inputs above are all valid) and stops at what it
+    // cannot reach (no Azure or Azure DevOps here; the kubeconfigs point nowhere).
     expect(runs.map((r) => r.completeMessage)).toEqual([
       expect.not.stringMatching(/^Input '/),
       expect.stringMatching(/^Input 'kubernetesServiceConnection': /),
       expect.stringMatching(/^Input 'kubeconfig': /),
-      expect.stringMatching(/cannot .* yet/),
+      expect.stringMatching(/^Could not reach Azure DevOps while .* Check the organizationUrl input/),
     ]);
     for (const run of runs) {
       expect(run.result, run.stdout).toBe('Failed');
