@@ -2,12 +2,15 @@
 // 25.x the URL comes from `endpoint` and the token scope from `credentials.scopes` (baseUri and
 // $host are ignored), so both must be set for anything but the public cloud.
 import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { azureProxyOptions, type ProxySettings } from '../net/proxy.js';
 import type { AzureCredentials, RetryOptions } from './credential-from-service-connection.js';
 
 export interface ArmClientOptions {
   retryOptions?: RetryOptions;
   /** Prepended to the User-Agent, e.g. "AksBootstrap/1.0.0". */
   userAgentPrefix?: string;
+  /** The agent's proxy, unless Resource Manager is in its bypass list. */
+  proxy?: ProxySettings;
 }
 
 export function armClient(
@@ -19,5 +22,8 @@ export function armClient(
     credentials: { scopes: [azure.armScope] },
     ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
     ...(options.userAgentPrefix ? { userAgentOptions: { userAgentPrefix: options.userAgentPrefix } } : {}),
+    ...withProxy(azureProxyOptions(azure.resourceManagerUrl, options.proxy)),
   });
 }
+
+const withProxy = (proxyOptions: ReturnType<typeof azureProxyOptions>) => (proxyOptions ? { proxyOptions } : {});

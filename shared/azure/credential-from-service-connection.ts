@@ -12,6 +12,7 @@ import {
 import { cloudByName, isKnownAuthorityHost } from './clouds.js';
 import { requestPipelineOidcToken, type PipelineOidcRequest } from './pipeline-oidc-token.js';
 import { requiredValue, valueOf, type AzureRmConnection } from './service-connection.js';
+import { azureProxyOptions, type ProxySettings } from '../net/proxy.js';
 
 /** The AKS AAD server application; a token for this scope authenticates to Entra-enabled clusters. */
 export const AKS_SERVER_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
@@ -31,6 +32,8 @@ export interface CredentialOptions {
   oidc?: PipelineOidcRequest;
   /** Retries of the token requests (Entra ID, IMDS). */
   retryOptions?: RetryOptions;
+  /** The agent's proxy, for Entra ID and the OIDC token request (never for IMDS, which is link-local). */
+  proxy?: ProxySettings;
 }
 
 export interface AzureCredentials {
@@ -124,7 +127,8 @@ export function credentialFromServiceConnection(connection: AzureRmConnection, o
 
   const authorityHost = authorityHostOf(connection, tenantId);
   const disableInstanceDiscovery = !isKnownAuthorityHost(authorityHost);
-  const common = { authorityHost, disableInstanceDiscovery, ...(retryOptions ? { retryOptions } : {}) };
+  const proxyOptions = azureProxyOptions(authorityHost, options.proxy);
+  const common = { authorityHost, disableInstanceDiscovery, ...(retryOptions ? { retryOptions } : {}), ...(proxyOptions ? { proxyOptions } : {}) };
 
   let credential: TokenCredential;
   let clientId: string | undefined;
@@ -148,7 +152,7 @@ export function credentialFromServiceConnection(connection: AzureRmConnection, o
     }
     reportSecret(onSecret, oidc.accessToken);
     credential = new ClientAssertionCredential(tenantId, clientId, async () => {
-      const assertion = await requestPipelineOidcToken(oidc, connection.id);
+      const assertion = await requestPipelineOidcToken({ ...oidc, proxy: options.proxy }, connection.id);
       reportSecret(onSecret, assertion);
       return assertion;
     }, common);

@@ -4,6 +4,7 @@
 // The API class alone: the package index would bundle every Azure DevOps API client.
 import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import { TaskApi } from 'azure-devops-node-api/TaskApi';
+import { devOpsProxyOptions, type ProxySettings } from '../net/proxy';
 
 export interface PipelineOidcRequest {
   /** System.AccessToken of the job. */
@@ -16,6 +17,8 @@ export interface PipelineOidcRequest {
   hostType?: string;
   planId?: string;
   jobId?: string;
+  /** The agent's proxy. */
+  proxy?: ProxySettings;
 }
 
 export async function requestPipelineOidcToken(request: PipelineOidcRequest, serviceConnectionId: string): Promise<string> {
@@ -25,7 +28,7 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
       const url = new URL(request.requestUri);
       url.searchParams.set('api-version', '7.1');
       url.searchParams.set('serviceConnectionId', serviceConnectionId);
-      const client = new TaskApi(url.origin, [new BearerCredentialHandler(request.accessToken, false)]);
+      const client = new TaskApi(url.origin, [new BearerCredentialHandler(request.accessToken, false)], proxyOption(request.proxy));
       const response = await client.rest.create<{ oidcToken?: string }>(url.toString(), {}, {
         additionalHeaders: { 'X-TFS-FedAuthRedirect': 'Suppress' },
       });
@@ -35,7 +38,7 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
       if (!collectionUri || !projectId || !hostType || !planId || !jobId) {
         throw new Error('neither System.OidcRequestUri nor System.CollectionUri, System.TeamProjectId, System.HostType, System.PlanId and System.JobId are available');
       }
-      const taskApi = new TaskApi(collectionUri, [new BearerCredentialHandler(request.accessToken, false)]);
+      const taskApi = new TaskApi(collectionUri, [new BearerCredentialHandler(request.accessToken, false)], proxyOption(request.proxy));
       token = (await taskApi.createOidcToken({}, projectId, hostType, planId, jobId, serviceConnectionId)).oidcToken;
     }
   } catch (error) {
@@ -44,3 +47,8 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
   if (!token) throw new Error(`Azure DevOps returned no OIDC token for service connection '${serviceConnectionId}'.`);
   return token;
 }
+
+const proxyOption = (proxy?: ProxySettings) => {
+  const options = devOpsProxyOptions(proxy);
+  return options ? { proxy: options } : undefined;
+};

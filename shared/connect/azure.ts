@@ -7,6 +7,7 @@ import { type AzureCredentials, credentialFromServiceConnection } from '../azure
 import type { PipelineOidcRequest } from '../azure/pipeline-oidc-token';
 import type { AgentPort, Endpoint } from '../pipeline/agent';
 import { InputError } from '../pipeline/errors';
+import type { ProxySettings } from '../net/proxy';
 
 export interface AzureConnection {
   azure: AzureCredentials;
@@ -39,12 +40,12 @@ export function pipelineOidcRequest(agent: AgentPort, onSecret: (value: string) 
 }
 
 /** The credential and AKS client of a service connection; an incomplete connection names its input. */
-export function connectAzure(endpoint: Endpoint, input: string, options: { onSecret: (value: string) => void; oidc?: PipelineOidcRequest; userAgentPrefix?: string }): AzureConnection {
+export function connectAzure(endpoint: Endpoint, input: string, options: { onSecret: (value: string) => void; oidc?: PipelineOidcRequest; userAgentPrefix?: string; proxy?: ProxySettings }): AzureConnection {
   let azure: AzureCredentials;
   try {
-    azure = credentialFromServiceConnection(endpoint, { onSecret: options.onSecret, oidc: options.oidc, retryOptions: TOKEN_RETRIES });
+    azure = credentialFromServiceConnection(endpoint, { onSecret: options.onSecret, oidc: options.oidc, retryOptions: TOKEN_RETRIES, proxy: options.proxy });
   } catch (error) {
     throw new InputError(input, (error as Error).message.replace(/\.$/, ''));
   }
-  return { azure, client: armClient(azure, { retryOptions: ARM_RETRIES, userAgentPrefix: options.userAgentPrefix }) };
+  return { azure, client: armClient(azure, { retryOptions: ARM_RETRIES, userAgentPrefix: options.userAgentPrefix, proxy: options.proxy }) };
 }

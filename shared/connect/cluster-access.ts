@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PipelineOidcRequest } from '../azure/pipeline-oidc-token';
+import { proxyUrlFor, type ProxySettings } from '../net/proxy';
 import type { ClusterConnectionInput } from '../pipeline/cluster-connection-inputs';
 import { TaskError } from '../pipeline/errors';
 import type { TaskContext } from '../pipeline/task-context';
@@ -10,14 +11,20 @@ export interface AzureAccessOptions {
   /** Workload identity federation: how the job asks for its OIDC token (see pipelineOidcRequest). */
   oidc?: PipelineOidcRequest;
   signal?: AbortSignal;
+  proxy?: ProxySettings;
 }
 
 /** clusterAccess with everything taken from the task context, workload identity federation included. */
 export async function clusterAccessFor(ctx: TaskContext, input: ClusterConnectionInput): Promise<ClusterAccess> {
   const register = (value: string) => ctx.secrets.add(value);
-  if (input.kind !== 'azureResourceManager') return clusterAccess(input, register);
-  const { pipelineOidcRequest } = await import('./azure');
-  return clusterAccess(input, register, { oidc: pipelineOidcRequest(ctx.agent, register), signal: ctx.signal });
+  let access: ClusterAccess;
+  if (input.kind !== 'azureResourceManager') access = await clusterAccess(input, register);
+  else {
+    const { pipelineOidcRequest } = await import('./azure');
+    access = await clusterAccess(input, register, { oidc: pipelineOidcRequest(ctx.agent, register), signal: ctx.signal, proxy: ctx.proxy });
+  }
+  // A proxy-url in the kubeconfig wins; otherwise the agent's proxy, unless the server is bypassed.
+  return { ...access, proxyUrl: access.proxyUrl ?? proxyUrlFor(access.server, ctx.proxy) };
 }
 
 /**
@@ -46,7 +53,7 @@ export async function clusterAccess(input: ClusterConnectionInput, registerSecre
       // Loaded on demand: the Azure SDKs are not needed by the other two connection types.
       const { connectAzure } = await import('./azure');
       const { aksClusterAccess } = await import('../aks/credentials');
-      const { azure: credentials, client } = connectAzure(input.azure, 'azureSubscription', { onSecret: registerSecret, oidc: azure.oidc });
+      const { azure: credentials, client } = connectAzure(input.azure, 'azureSubscription', { onSecret: registerSecret, oidc: azure.oidc, proxy: azure.proxy });
       access = await aksClusterAccess(client, credentials.credential, { resourceGroup: input.resourceGroup, name: input.clusterName }, {
         admin: input.admin, onSecret: registerSecret, signal: azure.signal, clusterInput: 'kubernetesCluster', adminInput: 'useClusterAdmin',
       });

@@ -1,10 +1,13 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet, type Agent } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { proxyAgentFor, type ProxySettings } from '../net/proxy';
 
 export interface DownloadOptions {
-  /** An agent for HTTPS (proxy, extra CA). */
+  /** An agent for HTTPS (extra CA); the proxy, when there is one, takes its place. */
   agent?: Agent;
+  /** The agent's proxy, for every URL of the download (redirects included) it does not bypass. */
+  proxy?: ProxySettings;
   timeoutMs?: number;
   signal?: AbortSignal;
   maxBytes?: number;
@@ -38,7 +41,8 @@ function open(url: string, options: DownloadOptions): Promise<IncomingMessage> {
     const u = new URL(url);
     const get = u.protocol === 'https:' ? httpsGet : u.protocol === 'http:' ? httpGet : undefined;
     if (!get) return reject(new Error(`Downloading ${url}: only http and https URLs are supported`));
-    const req = get(u, { agent: u.protocol === 'https:' ? options.agent : undefined, signal: options.signal }, resolve);
+    const agent = proxyAgentFor(u, options.proxy) ?? (u.protocol === 'https:' ? options.agent : undefined);
+    const req = get(u, { agent, signal: options.signal }, resolve);
     req.on('error', (e) => reject(new Error(`Downloading ${url} failed: ${e.message}`)));
     req.setTimeout(options.timeoutMs ?? 60_000, () => req.destroy(new Error(`timed out after ${options.timeoutMs ?? 60_000} ms`)));
   });

@@ -43,6 +43,7 @@ export async function runTask(definition: TaskDefinition, agent: AgentPort, body
     },
   };
   const ctx: TaskContext = {
+    proxy: proxySettings(agent, secrets),
     definition,
     inputs: new Inputs(definition, agent, secrets),
     secrets,
@@ -75,6 +76,21 @@ export async function runTask(definition: TaskDefinition, agent: AgentPort, body
   if (!summary.isEmpty) uploadSummary(agent, summary, tempDir, definition.name, secrets);
   agent.complete(outcome.result, outcome.message);
   return outcome;
+}
+
+/** The agent's proxy settings: the variables the agent sets from its .proxy configuration. */
+function proxySettings(agent: AgentPort, secrets: SecretRegistry): TaskContext['proxy'] {
+  const url = agent.variable('Agent.ProxyUrl');
+  if (!url) return undefined;
+  const password = agent.variable('Agent.ProxyPassword');
+  if (password) secrets.add(password);
+  let bypass: string[] = [];
+  try {
+    bypass = JSON.parse(agent.variable('Agent.ProxyBypassList') ?? '[]') as string[];
+  } catch {
+    agent.warning('Agent.ProxyBypassList is not a JSON list; every request goes through the proxy.');
+  }
+  return { url, username: agent.variable('Agent.ProxyUsername'), password, bypass: Array.isArray(bypass) ? bypass.map(String) : [] };
 }
 
 export interface TaskOutcome {

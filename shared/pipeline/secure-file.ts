@@ -1,6 +1,7 @@
 import type { SecureFileRef } from './agent';
 import { TaskError } from './errors';
 import type { TaskContext } from './task-context';
+import { devOpsProxyOptions } from '../net/proxy';
 
 /**
  * Downloads a secure file into memory (never to disk) with the job's access token, as the agent's
@@ -18,7 +19,8 @@ export async function readSecureFile(ctx: TaskContext, ref: SecureFileRef, input
   // The API class alone: the package index would bundle every Azure DevOps API client.
   const { TaskAgentApi } = await import('azure-devops-node-api/TaskAgentApi');
   const { BearerCredentialHandler } = await import('azure-devops-node-api/handlers/bearertoken');
-  const api = new TaskAgentApi(collectionUri, [new BearerCredentialHandler(token, false)], { keepAlive: true });
+  const proxy = devOpsProxyOptions(ctx.proxy);
+  const api = new TaskAgentApi(collectionUri, [new BearerCredentialHandler(token, false)], { keepAlive: true, ...(proxy ? { proxy } : {}) });
   const stream = await api.downloadSecureFile(project, ref.id, ref.ticket, false);
   const chunks: Buffer[] = [];
   for await (const chunk of stream as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));

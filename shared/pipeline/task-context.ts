@@ -1,3 +1,4 @@
+import type { ProxySettings } from '../net/proxy';
 import type { AgentPort } from './agent';
 import type { Inputs } from './inputs';
 import type { SecretRegistry } from './secrets';
@@ -14,6 +15,8 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** The agent's per-job temp folder (Agent.TempDirectory), cleaned by the agent after the job. */
   readonly tempDir: string;
+  /** The agent's proxy (Agent.ProxyUrl and friends), for every request the task makes. */
+  readonly proxy?: ProxySettings;
   readonly agent: AgentPort;
   readonly log: Log;
   /** Sets a declared output variable; secret outputs are masked and not exported to scripts. */

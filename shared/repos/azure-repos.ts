@@ -4,6 +4,7 @@ import {
   type GitPullRequest, type GitRepository,
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { WebApi, getHandlerFromToken } from 'azure-devops-node-api/WebApi';
+import { devOpsProxyOptions, type ProxySettings } from '../net/proxy';
 import { explain, ReposError, type AdoError } from './errors';
 
 export interface FileChange {
@@ -39,6 +40,8 @@ export interface AzureReposOptions {
   /** $(System.AccessToken) or a PAT; azure-devops-node-api picks Bearer or Basic from its form. */
   token: string;
   signal?: AbortSignal;
+  /** The agent's proxy. */
+  proxy?: ProxySettings;
 }
 
 const ZERO = '0'.repeat(40);
@@ -67,7 +70,8 @@ export class AzureRepos {
   private readonly web: WebApi;
 
   constructor(private readonly o: AzureReposOptions) {
-    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token));
+    const proxy = devOpsProxyOptions(o.proxy);
+    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token), proxy ? { proxy } : undefined);
   }
 
   get organizationUrl(): string {

@@ -18,7 +18,7 @@ main(definition as TaskDefinition, async (ctx) => {
   const { AzureRepos } = await import('../../shared/repos/azure-repos');
   const { ReposError } = await import('../../shared/repos/errors');
   const { registerSystem, RegistrationInputError } = await import('../../shared/systems/register');
-  const repos = new AzureRepos({ organizationUrl: o.organizationUrl, token: o.accessToken, signal: ctx.signal });
+  const repos = new AzureRepos({ organizationUrl: o.organizationUrl, token: o.accessToken, signal: ctx.signal, proxy: ctx.proxy });
   const cluster = o.action === 'register' && o.applyNow ? await (await import('./cluster')).connect(ctx, o.applyNow.connection) : undefined;
   try {
     const r = await registerSystem(repos, {
