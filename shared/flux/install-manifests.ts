@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/objects';
+import { type ImageSource, useImageSource } from './images';
 
 export const ALL_COMPONENTS = ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller', 'image-reflector-controller', 'image-automation-controller', 'source-watcher'];
 
@@ -14,14 +15,17 @@ export interface InstallShape {
   sshHostKeyAlgorithms?: string;
   /** Entra workload identity for source-controller (GitRepository provider azure). */
   workloadIdentity?: { clientId: string; tenantId?: string };
+  /** A registry mirror and a pull secret for the controllers' images. */
+  images?: ImageSource;
 }
 
 const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
 
 /**
  * Shapes Flux's install.yaml the way `flux install` options do: only the chosen components, the
- * multi-tenancy lockdown flags (no cross-namespace references, no remote bases, a default service
- * account), SSH host key algorithms and workload identity where asked.
+ * namespace (with the controllers' events address, which names it), the multi-tenancy lockdown
+ * flags (no cross-namespace references, no remote bases, a default service account), SSH host key
+ * algorithms, workload identity, a registry mirror and an image pull secret where asked.
  */
 export function shapeInstall(objects: KubeObject[], shape: InstallShape): { objects: KubeObject[]; deployments: KubeObject[] } {
   const unknown = shape.components.filter((c) => !ALL_COMPONENTS.includes(c));
@@ -48,6 +52,8 @@ export function shapeInstall(objects: KubeObject[], shape: InstallShape): { obje
       if (['kustomize-controller', 'helm-controller'].includes(name)) args.push(`--default-service-account=${shape.defaultServiceAccount ?? 'default'}`);
     }
     if (shape.sshHostKeyAlgorithms && ['source-controller', 'image-automation-controller'].includes(name)) args.push(`--ssh-hostkey-algos=${shape.sshHostKeyAlgorithms}`);
+    const events = eventsAddress(d, shape.namespace);
+    if (events) args.push(`--events-addr=${events}`);
     setArgs(d, args);
     if (shape.workloadIdentity && name === 'source-controller') {
       const template = (d.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template;
@@ -64,14 +70,34 @@ export function shapeInstall(objects: KubeObject[], shape: InstallShape): { obje
       };
     }
   }
+  if (shape.images) useImageSource(kept, shape.images);
   return { objects: kept, deployments };
+}
+
+/**
+ * Where a controller sends its events: notification-controller's Service in the Flux namespace.
+ * install.yaml names flux-system (`http://notification-controller.flux-system.svc.cluster.local./`);
+ * `flux install --namespace` renders `http://notification-controller.<namespace>.svc.<domain>./`,
+ * so a moved install must say the same or events and alerts go nowhere. The cluster domain and
+ * the rest of the URL are kept.
+ */
+function eventsAddress(deployment: KubeObject, namespace: string): string | undefined {
+  const manager = managerOf(deployment);
+  const current = (manager.args ?? []).find((a) => a.startsWith('--events-addr='))?.slice('--events-addr='.length);
+  if (!current) return undefined;
+  const moved = current.replace(/^(\w+:\/\/notification-controller\.)[a-z0-9-]+(\.svc[.:/])/, `$1${namespace}$2`);
+  return moved === current ? undefined : moved;
+}
+
+function managerOf(deployment: KubeObject): { name: string; args?: string[] } {
+  const containers = (deployment.spec as { template: { spec: { containers: { name: string; args?: string[] }[] } } }).template.spec.containers;
+  return containers.find((c) => c.name === 'manager') ?? containers[0]!;
 }
 
 /** Sets flags on a Deployment's manager container, replacing earlier values of the same flags. */
 function setArgs(deployment: KubeObject, flags: string[]): void {
   if (!flags.length) return;
-  const containers = (deployment.spec as { template: { spec: { containers: { name: string; args?: string[] }[] } } }).template.spec.containers;
-  const manager = containers.find((c) => c.name === 'manager') ?? containers[0];
+  const manager = managerOf(deployment);
   const names = flags.map((f) => f.split('=')[0]);
   manager.args = [...(manager.args ?? []).filter((a) => !names.includes(a.split('=')[0])), ...flags];
 }

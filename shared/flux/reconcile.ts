@@ -44,17 +44,30 @@ export function reconciledSince(token: string, extra?: (o: KubeObject) => Readin
 // Reasons Flux reports while it waits for something else, not a failure of this attempt.
 const TRANSIENT = ['Progressing', 'DependencyNotReady', 'ArtifactFailed'];
 
-/** The Kustomization is done when it applied the source's revision; failed if it attempted it and failed. */
-export function appliedRevision(revision: string) {
+/**
+ * The Kustomization is done when it applied the source's revision; failed if it attempted it and
+ * failed. The revision may be one string, or a judge of revisions (true: take it, false: wait past
+ * it, undefined: not known yet, reported as failed with `toJudge` before the revision so the
+ * caller can judge it and wait again).
+ */
+export function appliedRevision(revision: string | ((r: string) => boolean | undefined), toJudge?: string) {
+  const verdict = typeof revision === 'string' ? (r: string) => r === revision : revision;
+  const wanted = typeof revision === 'string' ? revision : 'the head of the branch';
   return (o: KubeObject): Readiness | undefined => {
     const s = statusOf(o);
     const cond = ready(o);
-    if (cond?.status === 'True' && s.lastAppliedRevision === revision) return { state: 'ready', message: `applied revision ${revision}` };
-    if (cond?.status === 'False' && s.lastAttemptedRevision === revision && cond.reason !== 'Progressing') {
-      return { state: 'failed', message: `${cond.reason}: ${(cond.message ?? '').trim()}` };
-    }
-    return { state: 'pending', message: `waiting to apply ${revision}${cond?.message ? ` (${cond.message})` : ''}` };
+    const settled = cond?.status === 'True' ? s.lastAppliedRevision : cond?.status === 'False' && cond.reason !== 'Progressing' ? s.lastAttemptedRevision : undefined;
+    const taken = settled ? verdict(settled) : false;
+    if (settled && taken === undefined && toJudge) return { state: 'failed', message: `${toJudge}${settled}` };
+    if (taken && cond?.status === 'True') return { state: 'ready', message: `applied revision ${settled}` };
+    if (taken) return { state: 'failed', message: `${cond!.reason}: ${(cond!.message ?? '').trim()}` };
+    return { state: 'pending', message: `waiting to apply ${wanted}${cond?.message ? ` (${cond.message})` : ''}` };
   };
+}
+
+/** The revision of a source's artifact (e.g. main@sha1:...), if it has one. */
+export function artifactRevisionOf(source: KubeObject): string | undefined {
+  return statusOf(source).artifact?.revision || undefined;
 }
 
 /** Objects the Kustomization applied, from its inventory (ids are namespace_name_group_kind). */

@@ -16,6 +16,12 @@ export interface SyncSpec {
 
 export const OWNED_BY = { 'app.kubernetes.io/managed-by': 'aks-gitops-tasks' };
 
+/** A folder in the repository in one spelling (`clusters/dev`, `./clusters/dev/` -> `./clusters/dev`), for comparing. */
+export function normalizedPath(path: string): string {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  return `./${parts.join('/')}`;
+}
+
 /** The GitRepository and Kustomization that make Flux pull the environment's folder. */
 export function syncObjects(s: SyncSpec): [KubeObject, KubeObject] {
   const gitRepository = {
@@ -36,7 +42,7 @@ export function syncObjects(s: SyncSpec): [KubeObject, KubeObject] {
     metadata: { name: s.name, namespace: s.namespace, labels: OWNED_BY },
     spec: {
       interval: '10m',
-      path: s.path.startsWith('./') || s.path.startsWith('/') ? s.path : `./${s.path}`,
+      path: normalizedPath(s.path),
       prune: true,
       sourceRef: { kind: 'GitRepository', name: s.name },
       ...(s.serviceAccountName ? { serviceAccountName: s.serviceAccountName } : {}),

@@ -4,6 +4,7 @@ import { KubeApiError } from '../kube/errors';
 import { type ManifestSource, loadManifests } from '../kube/manifests';
 import type { KubeObject } from '../kube/objects';
 import type { ResourceManager } from '../kube/resource-manager';
+import { type ImageSource, imagesOf, pullSecretObject, requireExistingPullSecret, useImageSource } from '../flux/images';
 import { type KeyPairFacts, checkKeyPair, shortId } from './key-pair';
 import { keySecret } from './key-secret';
 import { sealSecret } from './seal';
@@ -19,6 +20,10 @@ export interface InstallOptions {
   controllerName: string;
   /** --key-renew-period of the controller; '0' keeps the brought key active. */
   keyRenewPeriod: string;
+  /** A registry mirror and a pull secret for the controller's image. */
+  images?: ImageSource;
+  /** The `.dockerconfigjson` of the image pull secret (images.pullSecret), written by this run. */
+  pullSecretConfig?: string;
   timeoutMs: number;
   signal?: AbortSignal;
   log: (line: string) => void;
@@ -30,6 +35,8 @@ export interface InstallResult {
   keySecretName: string;
   keyChanges: ChangeSet;
   controllerChanges: ChangeSet;
+  /** The controller's image(s). */
+  images: string[];
   /** How the task made sure the controller uses the brought key. */
   verifiedBy: string;
   warnings: string[];
@@ -56,11 +63,18 @@ export async function installSealedSecrets(manager: ResourceManager, o: InstallO
   o.progress(5, `Reading the controller manifests from ${'file' in source ? source.file : source.url}`);
   const manifests = await loadManifests([source], { signal: o.signal });
   const controller = prepareControllerManifests(manifests, o, shortId(o.certPem));
+  const images = imagesOf([controller.deployment]);
+  // A pull secret the controller names must exist before it starts: checked before any write.
+  const pullSecret = o.images?.pullSecret && o.pullSecretConfig
+    ? pullSecretObject(o.images.pullSecret, o.namespace, o.pullSecretConfig, { 'app.kubernetes.io/managed-by': 'aks-gitops-tasks' })
+    : undefined;
+  if (o.images?.pullSecret && !pullSecret) await requireExistingPullSecret(manager, o.images.pullSecret, o.namespace, o.signal);
+  if (o.images?.registry) o.log(`Image from ${o.images.registry}: ${images.join(', ')}`);
 
   o.progress(20, `Installing the sealing key (certificate ${key.fingerprint})`);
   const secret = keySecret(o.certPem, o.keyPem, o.namespace) as unknown as KubeObject;
   const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } } as KubeObject;
-  const keyChanges = await manager.applyAll([namespace, secret], { signal: o.signal, timeoutMs: o.timeoutMs, force: true });
+  const keyChanges = await manager.applyAll([namespace, secret, ...(pullSecret ? [pullSecret] : [])], { signal: o.signal, timeoutMs: o.timeoutMs, force: true });
   for (const line of keyChanges.lines()) o.log(line);
 
   o.progress(40, `Installing the Sealed Secrets controller ${o.version}`);
@@ -77,11 +91,11 @@ export async function installSealedSecrets(manager: ResourceManager, o: InstallO
     await unsealProbe(manager, o);
     verifiedBy = 'unsealing a probe SealedSecret sealed with the brought certificate';
   }
-  return { key, keySecretName: secret.metadata.name, keyChanges, controllerChanges, verifiedBy, warnings: key.warnings };
+  return { key, keySecretName: secret.metadata.name, keyChanges, controllerChanges, images, verifiedBy, warnings: key.warnings };
 }
 
-/** Finds the controller's Deployment, moves the objects to the chosen namespace, sets its flags. */
-export function prepareControllerManifests(objects: KubeObject[], o: Pick<InstallOptions, 'namespace' | 'controllerName' | 'keyRenewPeriod'>, keyId: string) {
+/** Finds the controller's Deployment, moves the objects to the chosen namespace, sets its flags and image source. */
+export function prepareControllerManifests(objects: KubeObject[], o: Pick<InstallOptions, 'namespace' | 'controllerName' | 'keyRenewPeriod' | 'images'>, keyId: string) {
   const moved = objects.map((obj) => retarget(obj, o.namespace));
   const deployment = moved.find((x) => x.kind === 'Deployment' && x.metadata.name === o.controllerName);
   if (!deployment) {
@@ -95,6 +109,7 @@ export function prepareControllerManifests(objects: KubeObject[], o: Pick<Instal
   // The newest key Secret is the active one: a brought key becomes active when it is installed,
   // whatever its certificate's start date (the default orders by that date).
   container.args = [...args, `--key-renew-period=${o.keyRenewPeriod}`, '--key-order-priority=SecretCreationTimestamp'];
+  if (o.images) useImageSource([deployment], o.images);
   return { objects: moved, deployment };
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseDockerConfig, registryProblem } from '../../shared/flux/images';
 import { readClusterConnection } from '../../shared/pipeline/cluster-connection-inputs';
 import { InputError } from '../../shared/pipeline/errors';
 import { readSecureFile } from '../../shared/pipeline/secure-file';
@@ -12,6 +13,11 @@ export function readInputs(ctx: TaskContext) {
   const { inputs: i } = ctx;
   const auth = (i.choice('gitAuth') ?? 'token') as 'token' | 'ssh' | 'azure' | 'none';
   const url = httpUrl(i.required('gitUrl'), 'gitUrl', auth === 'ssh' ? ['ssh:'] : ['https:', 'http:']);
+  const allowInsecureHttp = i.bool('allowInsecureHttp');
+  // The token goes to the Git server in every request, source-controller's and the head check's.
+  if (auth === 'token' && url.protocol === 'http:' && !allowInsecureHttp) {
+    throw new InputError('gitUrl', `'${url.origin}' is plain HTTP: the token would travel unencrypted`, 'an https URL (or allowInsecureHttp: true, for a Git server on a network you trust)');
+  }
   const components = i.choices('components');
   for (const needed of ['source-controller', 'kustomize-controller']) {
     if (!components.includes(needed)) throw new InputError('components', `${needed} is missing`, 'a list that includes source-controller and kustomize-controller');
@@ -33,6 +39,8 @@ export function readInputs(ctx: TaskContext) {
     multiTenancy: i.bool('multiTenancy'),
     defaultServiceAccount: i.string('defaultServiceAccount') ?? 'default',
     takeOwnership: i.bool('takeOwnership'),
+    allowRepoint: i.bool('allowRepoint'),
+    ...readImageSource(ctx),
     waitFor: (i.choice('waitFor') ?? 'tree') as 'tree' | 'root',
     sync: {
       name: dnsLabel(i.string('syncName') ?? 'flux-system', 'syncName'),
@@ -51,6 +59,33 @@ export function readInputs(ctx: TaskContext) {
     caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
     timeoutMs: (i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 10) * 60_000,
   };
+}
+
+/** A registry mirror for the controllers' images and the pull secret they use, checked. */
+function readImageSource(ctx: TaskContext) {
+  const { inputs: i } = ctx;
+  const registry = i.string('imageRegistry')?.replace(/\/+$/, '');
+  const problem = registry ? registryProblem(registry) : undefined;
+  if (problem) throw new InputError('imageRegistry', `'${registry}': ${problem}`, 'a registry host with an optional path, e.g. myacr.azurecr.io');
+  const pullSecret = i.string('imagePullSecret');
+  if (pullSecret) dnsSubdomain(pullSecret, 'imagePullSecret');
+  const config = i.secret('imagePullSecretConfig');
+  if (config && !pullSecret) throw new InputError('imagePullSecretConfig', 'it is set but imagePullSecret names no Secret', 'imagePullSecret: the name of the Secret to write');
+  let pullSecretConfig: string | undefined;
+  if (config) {
+    const parsed = parseDockerConfig(config);
+    if ('problem' in parsed) throw new InputError('imagePullSecretConfig', parsed.problem, 'the .dockerconfigjson of the registry (JSON, or its base64), from a secret variable');
+    parsed.secrets.forEach((s) => ctx.secrets.add(s));
+    pullSecretConfig = parsed.json;
+  }
+  return { images: registry || pullSecret ? { registry, pullSecret } : undefined, pullSecretConfig };
+}
+
+function dnsSubdomain(value: string, input: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value) || value.length > 253) {
+    throw new InputError(input, `'${value}' is not a Kubernetes object name`, 'lower-case letters, digits, - and .');
+  }
+  return value;
 }
 
 /** The SSH private key from its secure file, registered as a secret line by line. */

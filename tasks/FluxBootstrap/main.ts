@@ -26,7 +26,9 @@ main(definition as TaskDefinition, async (ctx) => {
     ctx.output('fluxVersion', o.version);
     ctx.output('appliedRevision', r.revision);
     ctx.summary
-      .facts([['Flux', `${o.version} (${o.components.join(', ')})`], ['Source', `${o.sync.url} ${o.sync.branch}:${o.sync.path}`], ['Revision applied', r.revision],
+      .facts([['Flux', `${o.version} (${o.components.join(', ')})`], ['Source', `${o.sync.url} ${o.sync.branch}:${o.sync.path}`],
+        ['Revision applied', r.movedFrom ? `${r.revision} (the branch moved on during the run from ${r.movedFrom})` : r.revision],
+        ['Images', o.images ? `${r.images.join(', ')}${o.images.pullSecret ? `, pulled with Secret ${o.namespace}/${o.images.pullSecret}` : ''}` : undefined],
         ['Flux objects', r.installChanges.describe()], ['Sync objects', r.syncChanges.describe()], ['Left to Git', r.leftToGit.length ? r.leftToGit.length : undefined]])
       .heading(`Flux objects below ${o.sync.name} (${r.tree.length})`)
       .table(['Object', 'Applied by', 'State', 'Ready after'], r.tree.map((n) => [`${'  '.repeat(n.depth - 1)}${n.ref}`, n.parent, n.state === 'ready' ? 'Ready' : `${n.state}: ${n.message}`, n.readyAfterMs === undefined ? '' : `${(n.readyAfterMs / 1000).toFixed(1)} s`]))

@@ -32,7 +32,9 @@ main(definition as TaskDefinition, async (ctx) => {
     ctx.summary
       .facts([['Controller', `${o.namespace}/${o.controllerName} ${o.version}`], ['Sealing certificate', `${r.key.subject}, SHA-256 ${r.key.fingerprint}`],
         ['Expires', r.key.notAfter.toISOString()], ['Key Secret', `${o.namespace}/${r.keySecretName}`], ['Key', r.keyChanges.describe()],
-        ['Controller objects', r.controllerChanges.describe()], ['Verified by', r.verifiedBy]])
+        ['Controller objects', r.controllerChanges.describe()],
+        ['Image', o.images ? `${r.images.join(', ')}${o.images.pullSecret ? `, pulled with Secret ${o.namespace}/${o.images.pullSecret}` : ''}` : undefined],
+        ['Verified by', r.verifiedBy]])
       .heading('Next steps')
       .list([`Seal secrets offline: \`kubeseal --cert ${certPath} --format yaml < secret.yaml > sealed.yaml\``,
         'Keep the private key where the pipeline reads it (secret variables or the secure file) and a backup offline: a recreated cluster needs the same key to decrypt what is in Git.']);

@@ -1,6 +1,9 @@
 // FluxBootstrap@1 end to end: the packaged task against a cluster of this file's own, with the
-// real Flux controllers and a platform repository on the local git server.
+// real Flux controllers and a platform repository on a git server of this file's own, over HTTPS
+// with a private CA (caFile), as a token is never sent over plain HTTP unless allowInsecureHttp.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
@@ -8,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask, visibleOutput } from '../agent/harness';
 import { useDedicatedCluster, usePlatform } from '../platform/fixture';
+import { startGitServer, type GitServer } from '../platform/git-server';
 import type { KubeObject } from '../platform/kube-api';
 
 const platform = usePlatform();
@@ -16,17 +20,24 @@ const work = mkdtempSync(join(tmpdir(), 'flux-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const repo = `platform-${Date.now().toString(36)}`;
 const COMPONENTS = 'source-controller,kustomize-controller,notification-controller';
+let git: GitServer;
 
 beforeAll(async () => {
   writeFileSync(join(work, 'kubeconfig'), cluster.info.kubeconfigYaml);
-  await platform.git.createRepo(repo, {
+  git = await startGitServer({ tls: true, username: 'flux-reader', password: `pat-${Date.now().toString(36)}-secret` });
+  writeFileSync(join(work, 'git-ca.pem'), git.info.caPem!);
+  await git.createRepo(repo, {
     files: {
       'clusters/dev/namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: platform-dev}\n',
       'clusters/dev/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: platform-dev}\ndata: {environment: dev}\n',
       'clusters/test/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {environment: test}\n',
+      'clusters/repoint-a/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: repoint-a, namespace: default}\ndata: {from: a}\n',
+      'clusters/repoint-b/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: repoint-b, namespace: default}\ndata: {from: b}\n',
+      'clusters/moving/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moving, namespace: default}\ndata: {commit: first}\n',
     },
   });
 });
+afterAll(() => git?.stop());
 
 const bootstrap = (extra: Record<string, string> = {}, run: { cancelWhen?: RegExp } = {}) => runTask({
   ...run,
@@ -35,11 +46,12 @@ const bootstrap = (extra: Record<string, string> = {}, run: { cancelWhen?: RegEx
   inputs: {
     connectionType: 'kubeconfig',
     kubeconfig: 'kubeconfig',
-    gitUrl: platform.git.url(repo),
+    gitUrl: git.url(repo),
+    caFile: 'git-ca.pem',
     gitBranch: 'main',
     gitPath: './clusters/dev',
-    gitUsername: platform.git.username!,
-    gitToken: platform.git.password!,
+    gitUsername: git.username!,
+    gitToken: git.password!,
     components: COMPONENTS,
     releaseBaseUrl: platform.info.releases.baseUrl,
     fluxVersion: platform.info.releases.fluxVersion,
@@ -59,7 +71,7 @@ const versions = async () => Object.fromEntries(await Promise.all([
 
 describe('FluxBootstrap@1', () => {
   it('installs Flux and ends when kustomize-controller has applied the head of the branch', async () => {
-    const head = await platform.git.head(repo, 'main');
+    const head = await git.head(repo, 'main');
     const run = await bootstrap();
     expect(run.result, run.stdout).toBe('Succeeded');
     expect(run.stderr).toBe('');
@@ -75,7 +87,7 @@ describe('FluxBootstrap@1', () => {
     const kc = await live('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller');
     const args = (kc.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0].args;
     expect(args).toEqual(expect.arrayContaining(['--no-cross-namespace-refs=true', '--no-remote-bases=true', '--default-service-account=default']));
-    expect(visibleOutput(run)).not.toContain(platform.git.password!);
+    expect(visibleOutput(run)).not.toContain(git.password!);
   });
 
   it('writes nothing on a re-run', async () => {
@@ -87,7 +99,7 @@ describe('FluxBootstrap@1', () => {
   });
 
   it('applies a new commit on the next run and prints the revision', async () => {
-    const sha = await platform.git.commit(repo, { files: { 'clusters/dev/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: platform-dev}\ndata: {environment: dev2}\n' } });
+    const sha = await git.commit(repo, { files: { 'clusters/dev/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: platform-dev}\ndata: {environment: dev2}\n' } });
     const run = await bootstrap();
     expect(run.result, run.stdout).toBe('Succeeded');
     expect(run.variables.appliedRevision.value).toBe(`main@sha1:${sha}`);
@@ -95,12 +107,12 @@ describe('FluxBootstrap@1', () => {
   });
 
   it('fails with Flux\'s message naming the object when the branch holds a broken manifest', async () => {
-    await platform.git.commit(repo, { files: { 'clusters/dev/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken, namespace: platform-dev}\nspec: {replicas: -1, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n' } });
+    await git.commit(repo, { files: { 'clusters/dev/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken, namespace: platform-dev}\nspec: {replicas: -1, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}}\n' } });
     const run = await bootstrap();
     expect(run.result).toBe('Failed');
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toMatch(/Flux could not apply the revision: Kustomization\/flux-system\/flux-system: .*Deployment\/platform-dev\/broken/);
-    await platform.git.commit(repo, { files: { 'clusters/dev/broken.yaml': null } });
+    await git.commit(repo, { files: { 'clusters/dev/broken.yaml': null } });
   });
 
   it('fails with the source\'s authentication message for a wrong token, which appears nowhere', async () => {
@@ -151,7 +163,7 @@ describe('FluxBootstrap@1', () => {
     const port = (silent.address() as { port: number }).port;
     const started = Date.now();
     try {
-      const cancelled = await bootstrap({ gitUrl: `http://127.0.0.1:${port}/platform.git`, syncName: 'cancel-me', gitPath: './clusters/test' }, { cancelWhen: /Pointing Flux at/ });
+      const cancelled = await bootstrap({ gitUrl: `https://127.0.0.1:${port}/platform.git`, syncName: 'cancel-me', gitPath: './clusters/test' }, { cancelWhen: /Pointing Flux at/ });
       expect(cancelled.result, cancelled.stdout).toBe('Cancelled');
       expect(cancelled.completeMessage).toMatch(/Cancelled by the pipeline\. Re-run the step to finish/);
       expect(Date.now() - started).toBeLessThan(20_000);
@@ -162,6 +174,185 @@ describe('FluxBootstrap@1', () => {
     const rerun = await bootstrap({ syncName: 'cancel-me', gitPath: './clusters/test' });
     expect(rerun.result, rerun.stdout).toBe('Succeeded');
     expect(((await live('/api/v1/namespaces/default/configmaps/settings')).data as Record<string, string>).environment).toBe('test');
+  });
+
+  it('refuses a token over plain HTTP before anything is written; allowInsecureHttp lets it through', async () => {
+    const plainRepo = `${repo}-plain`;
+    await platform.git.createRepo(plainRepo, { files: { 'clusters/plain/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: default}\ndata: {over: http}\n' } });
+    const inputs = { gitUrl: platform.git.url(plainRepo), gitUsername: platform.git.username!, gitToken: platform.git.password!, syncName: 'plain-http', gitPath: './clusters/plain' };
+    const refused = await bootstrap(inputs);
+    expect(refused.result).toBe('Failed');
+    expect(refused.errors).toEqual([expect.stringMatching(/^Input 'gitUrl': 'http:\/\/127\.0\.0\.1:\d+' is plain HTTP: the token would travel unencrypted\. Expected an https URL/)]);
+    expect(await cluster.api.find('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/plain-http')).toBeUndefined();
+    expect(visibleOutput(refused)).not.toContain(platform.git.password!);
+    const allowed = await bootstrap({ ...inputs, allowInsecureHttp: 'true' });
+    expect(allowed.result, allowed.stdout).toBe('Succeeded');
+    expect((await live('/api/v1/namespaces/default/configmaps/plain')).data).toEqual({ over: 'http' });
+  });
+
+  it('refuses to repoint an existing sync before anything is written, naming what it applied; allowRepoint repoints it', async () => {
+    const first = await bootstrap({ syncName: 'repoint', gitPath: './clusters/repoint-a' });
+    expect(first.result, first.stdout).toBe('Succeeded');
+    const path = '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/repoint';
+    const before = (await live(path)).metadata.resourceVersion;
+    const refused = await bootstrap({ syncName: 'repoint', gitPath: 'clusters/repoint-b/' });
+    expect(refused.result).toBe('Failed');
+    expect(refused.errors).toHaveLength(1);
+    expect(refused.errors[0]).toContain('Kustomization/flux-system/repoint already syncs');
+    expect(refused.errors[0]).toContain('this run would repoint it (path ./clusters/repoint-a -> ./clusters/repoint-b)');
+    expect(refused.errors[0]).toContain('It applied 1 object(s): ConfigMap/default/repoint-a. It prunes: Flux would delete whatever of that the new source does not have. Nothing was changed. To repoint it, set allowRepoint');
+    const otherBranch = await bootstrap({ syncName: 'repoint', gitPath: './clusters/repoint-a', gitBranch: 'release' });
+    expect(otherBranch.result).toBe('Failed');
+    expect(otherBranch.errors[0]).toContain('(branch main -> release)');
+    expect((await live(path)).metadata.resourceVersion).toBe(before);
+    expect(await cluster.api.find('/api/v1/namespaces/default/configmaps/repoint-a')).toBeDefined();
+    // The same folder spelled another way is no repoint.
+    const same = await bootstrap({ syncName: 'repoint', gitPath: 'clusters/repoint-a/' });
+    expect(same.result, same.stdout).toBe('Succeeded');
+
+    const repointed = await bootstrap({ syncName: 'repoint', gitPath: './clusters/repoint-b', allowRepoint: 'true' });
+    expect(repointed.result, repointed.stdout).toBe('Succeeded');
+    expect((await live('/api/v1/namespaces/default/configmaps/repoint-b')).data).toEqual({ from: 'b' });
+    await expect.poll(() => cluster.api.find('/api/v1/namespaces/default/configmaps/repoint-a'), { timeout: 30_000 }).toBeUndefined();
+  });
+
+  it('takes a push during the wait: a later head applied by Flux ends the wait and is the revision reported', async () => {
+    const gate = await startGate(git.info.baseUrl, git.info.caPem!);
+    try {
+      const first = await git.head(repo, 'main');
+      const running = bootstrap({ gitUrl: git.url(repo).replace(git.info.baseUrl, gate.url), allowInsecureHttp: 'true', syncName: 'moving', gitPath: './clusters/moving', timeoutMinutes: '2' });
+      // The task has read the head and source-controller is asking for the branch: now it moves on.
+      await Promise.all([gate.taskAsked, gate.firstHeld]);
+      const gitRepository = '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/moving';
+      const requested = await cluster.api.waitFor<KubeObject>('reconcile requested', gitRepository, (o) => !!o.metadata.annotations?.['reconcile.fluxcd.io/requestedAt']);
+      // A source that reports Ready before it has an artifact (as status may say while a fetch is
+      // under way): the log says what is known, not "fetched undefined".
+      await cluster.api.patch(`${gitRepository}/status`, { status: {
+        lastHandledReconcileAt: requested.metadata.annotations!['reconcile.fluxcd.io/requestedAt'],
+        observedGeneration: requested.metadata.generation,
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Succeeded', message: 'checking out', lastTransitionTime: new Date().toISOString(), observedGeneration: requested.metadata.generation }],
+      } }, 'merge');
+      await new Promise((r) => setTimeout(r, 1500));
+      const second = await git.commit(repo, { files: { 'clusters/moving/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moving, namespace: default}\ndata: {commit: second}\n' } });
+      gate.release();
+      const run = await running;
+      expect(run.result, run.stdout).toBe('Succeeded');
+      expect(run.variables.appliedRevision.value).toBe(`main@sha1:${second}`);
+      expect(run.completeMessage).toContain(`main@sha1:${second}`);
+      expect(run.summaries[0]!.markdown).toContain(`main@sha1:${second} (the branch moved on during the run from main@sha1:${first})`);
+      expect(((await live('/api/v1/namespaces/default/configmaps/moving')).data as Record<string, string>).commit).toBe('second');
+      expect(run.plainLines).toContain('GitRepository/flux-system/moving: Ready, but no artifact yet (checking out)');
+      expect(run.plainLines.filter((l) => /undefined/.test(l))).toEqual([]);
+    } finally {
+      await gate.close();
+    }
+  });
+});
+
+/**
+ * An HTTP front of the HTTPS git server that holds Flux's requests until released, while the
+ * task's own head check (its User-Agent names the task) passes at once.
+ */
+async function startGate(upstream: string, caPem: string) {
+  let open = false;
+  const held: (() => void)[] = [];
+  let markHeld!: () => void;
+  let markAsked!: () => void;
+  const firstHeld = new Promise<void>((r) => { markHeld = r; });
+  const taskAsked = new Promise<void>((r) => { markAsked = r; });
+  const server: Server = createHttpServer((req, res) => {
+    const fromTask = /aks-gitops-tasks/.test(req.headers['user-agent'] ?? '');
+    const forward = () => {
+      const target = new URL(req.url ?? '/', upstream);
+      const up = httpsRequest(target, { method: req.method, headers: { ...req.headers, host: target.host }, ca: caPem }, (answer: IncomingMessage) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => { if (fromTask) markAsked(); });
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (open || fromTask) return forward();
+    held.push(forward);
+    markHeld();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    firstHeld,
+    taskAsked,
+    release() {
+      open = true;
+      held.splice(0).forEach((f) => f());
+    },
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+describe('FluxBootstrap@1 in a namespace of its own, with images from a mirror', () => {
+  const ops = useDedicatedCluster();
+  const ns = 'flux-ops';
+  const events: { involvedObject?: { kind?: string; name?: string }; reason?: string; message?: string }[] = [];
+  let receiver: Server;
+  const password = 'mirror-password-8d2f';
+  const pullConfig = JSON.stringify({ auths: { 'docker.io': { auth: Buffer.from(`mirror-reader:${password}`).toString('base64') } } });
+  beforeAll(async () => {
+    writeFileSync(join(work, 'kubeconfig-ops'), ops.info.kubeconfigYaml);
+    receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        try { events.push(JSON.parse(body) as (typeof events)[number]); } catch { /* not an event */ }
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r())));
+  const install = (extra: Record<string, string> = {}) => bootstrap({ kubeconfig: 'kubeconfig-ops', namespace: ns, ...extra });
+  const deployment = async (name: string) => {
+    const d = await ops.api.get<KubeObject>(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+    return (d.spec as { template: { spec: { containers: { image: string; args: string[] }[]; imagePullSecrets?: { name: string }[] } } }).template.spec;
+  };
+
+  it('refuses a pull secret that does not exist, before anything is written', async () => {
+    const run = await install({ imagePullSecret: 'missing-pull' });
+    expect(run.result).toBe('Failed');
+    expect(run.errors).toEqual([expect.stringContaining(`The image pull secret ${ns}/missing-pull (input imagePullSecret) does not exist.`)]);
+    expect(await ops.api.find(`/api/v1/namespaces/${ns}`)).toBeUndefined();
+  });
+
+  it('runs the controllers from the mirror with the pull secret, and points their events at notification-controller in that namespace', async () => {
+    const run = await install({ imageRegistry: 'docker.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: pullConfig });
+    expect(run.result, run.stdout).toBe('Succeeded');
+    for (const name of ['source-controller', 'kustomize-controller', 'notification-controller']) {
+      const pod = await deployment(name);
+      expect(pod.containers[0]!.image).toMatch(new RegExp(`^docker\\.io/fluxcd/${name}:v`));
+      expect(pod.imagePullSecrets).toEqual([{ name: 'mirror-pull' }]);
+      if (name !== 'notification-controller') expect(pod.containers[0]!.args).toContain(`--events-addr=http://notification-controller.${ns}.svc.cluster.local./`);
+    }
+    const secret = await ops.api.get<KubeObject>(`/api/v1/namespaces/${ns}/secrets/mirror-pull`);
+    expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(JSON.parse(Buffer.from((secret.data as Record<string, string>)['.dockerconfigjson']!, 'base64').toString())).toEqual(JSON.parse(pullConfig));
+    expect(run.summaries[0]!.markdown).toContain(`pulled with Secret ${ns}/mirror-pull`);
+    const visible = visibleOutput(run);
+    expect(visible).not.toContain(password);
+    expect(visible).not.toContain(Buffer.from(`mirror-reader:${password}`).toString('base64'));
+  });
+
+  it('delivers a failing Kustomization\'s event to an Alert\'s provider through notification-controller in that namespace', async () => {
+    const port = (receiver.address() as { port: number }).port;
+    await ops.api.apply([
+      { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Provider', metadata: { name: 'receiver', namespace: ns }, spec: { type: 'generic', address: `http://127.0.0.1:${port}/` } },
+      { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Alert', metadata: { name: 'failures', namespace: ns }, spec: { providerRef: { name: 'receiver' }, eventSeverity: 'error', eventSources: [{ kind: 'Kustomization', name: '*' }] } },
+      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'broken-path', namespace: ns },
+        spec: { interval: '10m', path: './no-such-folder', prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' }, serviceAccountName: 'kustomize-controller' } },
+    ] as KubeObject[]);
+    await expect.poll(() => events.find((e) => e.involvedObject?.kind === 'Kustomization' && e.involvedObject.name === 'broken-path'), { timeout: 90_000, interval: 500 }).toBeDefined();
+    expect(events.find((e) => e.involvedObject?.name === 'broken-path')!.message).toMatch(/no-such-folder/);
   });
 });
 
@@ -176,7 +367,7 @@ spec:
   path: ${path}
   prune: true
 ${dependsOn ? `  dependsOn: [{name: ${dependsOn}}]\n` : ''}`;
-  const tree = (extra: Record<string, string | null> = {}) => platform.git.commit(repo, { files: {
+  const tree = (extra: Record<string, string | null> = {}) => git.commit(repo, { files: {
     'clusters/tree/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [infra.yaml, apps.yaml]\n',
     'clusters/tree/infra.yaml': kustomization('infra', './tree/infra'),
     'clusters/tree/apps.yaml': kustomization('apps', './tree/apps', 'infra'),

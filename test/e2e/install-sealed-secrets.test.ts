@@ -4,11 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, forbiddenForms, makeKeyPair } from '../agent/fixtures';
 import { runTask, visibleOutput, type RunResult } from '../agent/harness';
 import { useDedicatedCluster, usePlatform } from '../platform/fixture';
 import { conditionOf, type KubeObject } from '../platform/kube-api';
+import { prepareControllerManifests } from '../../shared/sealed-secrets/install';
 import { sealSecret, type SealingScope } from '../../shared/sealed-secrets/seal';
 import { kubeseal as sealWithKubeseal } from '../platform/kubeseal';
 
@@ -17,6 +20,7 @@ const cluster = useDedicatedCluster();
 const work = mkdtempSync(join(tmpdir(), 'iss-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const first = makeKeyPair({ bits: 2048 });
 const second = makeKeyPair({ bits: 2048 });
 
@@ -96,6 +100,49 @@ describe('InstallSealedSecrets@1', () => {
     expect(await sealedAndUnsealed(oldCert, 'sealed-with-old-key')).toBe('sealed-with-old-key');
     expect(await sealedAndUnsealed(rotated.variables.certificatePath.value, 'sealed-with-new-key')).toBe('sealed-with-new-key');
     expectNoKeyLeak(rotated, second.keyPem);
+  });
+
+  it('refuses a pull secret that does not exist before anything is written', async () => {
+    const before = (await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).metadata.resourceVersion;
+    const run = await install(second, { imagePullSecret: 'missing-pull' });
+    expect(run.result).toBe('Failed');
+    expect(run.errors).toEqual([expect.stringContaining('The image pull secret kube-system/missing-pull (input imagePullSecret) does not exist.')]);
+    expect((await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).metadata.resourceVersion).toBe(before);
+  });
+
+  it('runs the controller from a registry mirror with a pull secret written from a secret variable', async () => {
+    const password = 'mirror-password-51c0';
+    const config = JSON.stringify({ auths: { 'docker.io': { username: 'mirror-reader', password } } });
+    // The local kubelet runs the controller only under its published names; docker.io keeps the name.
+    const run = await install(second, { imageRegistry: 'docker.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: b64(config) });
+    expect(run.result, run.stdout).toBe('Succeeded');
+    const pod = (await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).spec as { template: { spec: { containers: { image: string }[]; imagePullSecrets?: { name: string }[] } } };
+    expect(pod.template.spec.imagePullSecrets).toEqual([{ name: 'mirror-pull' }]);
+    expect(pod.template.spec.containers[0]!.image).toBe(`docker.io/bitnami/sealed-secrets-controller:${platform.info.releases.sealedSecretsVersion.replace(/^v/, '')}`);
+    const secret = await cluster.api.get<KubeObject>('/api/v1/namespaces/kube-system/secrets/mirror-pull');
+    expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(run.summaries[0]!.markdown).toContain('pulled with Secret kube-system/mirror-pull');
+    expect(visibleOutput(run)).not.toContain(password);
+    expect(visibleOutput(run)).not.toContain(b64(config));
+    await expect.poll(servedCert, { timeout: 30_000 }).toBe(second.certPem.trim());
+    // A mirror elsewhere keeps the repository path and tag.
+    const manifests = parseAllDocuments(await (await fetch(platform.info.releases.sealedSecretsControllerUrl)).text()).map((d) => d.toJS() as KubeObject).filter(Boolean);
+    const mirrored = prepareControllerManifests(manifests, { namespace: 'kube-system', controllerName: 'sealed-secrets-controller', keyRenewPeriod: '0', images: { registry: 'myacr.azurecr.io/mirror' } }, 'id');
+    expect((mirrored.deployment.spec as typeof pod).template.spec.containers[0]!.image)
+      .toBe(`myacr.azurecr.io/mirror/bitnami/sealed-secrets-controller:${platform.info.releases.sealedSecretsVersion.replace(/^v/, '')}`);
+  });
+
+  it('defaults to a release upstream published completely', async () => {
+    const task = JSON.parse(readFileSync(join(repoRoot, 'tasks/InstallSealedSecrets/task.json'), 'utf8')) as { inputs: { name: string; defaultValue?: string }[] };
+    const version = task.inputs.find((x) => x.name === 'controllerVersion')!.defaultValue!;
+    // The release notes in the release's own module: v0.36.3, .5 and .6 say "Incomplete release
+    // for dockerhub credentials problems" (their images were never published).
+    const { Dir } = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `github.com/bitnami-labs/sealed-secrets@v${version}`], { cwd: tmpdir(), env: { ...process.env, GOFLAGS: '-mod=mod' }, encoding: 'utf8' })) as { Dir: string };
+    const notes = readFileSync(join(Dir, 'RELEASE-NOTES.md'), 'utf8');
+    const entry = new RegExp(`^## v${version.replace(/\./g, '\\.')}\\s*\\n([\\s\\S]*?)(?=^## )`, 'm').exec(notes);
+    expect(entry, `no entry for v${version} in its RELEASE-NOTES.md`).not.toBeNull();
+    expect(entry![1]).not.toMatch(/incomplete release/i);
+    expect(entry![1]).toMatch(/\(#\d+\)/);
   });
 
   it.each<[SealingScope, boolean, boolean]>([
