@@ -1,5 +1,6 @@
 import type { ManagedCluster, ManagedClusterAgentPoolProfile } from '@azure/arm-containerservice';
 import { mergeModels } from './merge';
+import { NETWORK_DEFAULTS } from './network-rules';
 import { type ClusterSpec, MANAGED_BY_TAG } from './spec';
 
 /** A DNS prefix from the cluster name: AKS allows 1-54 letters, digits and hyphens. */
@@ -40,6 +41,7 @@ export function desiredCluster(spec: ClusterSpec, clusterName: string, kubernete
       ? { type: 'UserAssigned', userAssignedIdentities: { [spec.userAssignedIdentityId!]: {} } }
       : { type: 'SystemAssigned' },
     kubernetesVersion,
+    supportPlan: spec.supportPlan,
     dnsPrefix: spec.dnsPrefix ?? defaultDnsPrefix(clusterName),
     enableRbac: true,
     agentPoolProfiles: [{ ...systemPoolProfile(spec), orchestratorVersion: kubernetesVersion }],
@@ -49,7 +51,8 @@ export function desiredCluster(spec: ClusterSpec, clusterName: string, kubernete
       networkPolicy: spec.networkPolicy,
       // Azure CNI powered by Cilium: the policy engine is the dataplane.
       ...(spec.networkPolicy === 'cilium' ? { networkDataplane: 'cilium' } : {}),
-      ...(spec.podCidr && (overlay || spec.networkPlugin === 'kubenet') ? { podCidr: spec.podCidr } : {}),
+      // Overlay always names its pod CIDR: AKS needs one to move an Azure CNI cluster to Overlay.
+      ...(overlay ? { podCidr: spec.podCidr ?? NETWORK_DEFAULTS.podCidr } : spec.networkPlugin === 'kubenet' && spec.podCidr ? { podCidr: spec.podCidr } : {}),
       ...(spec.serviceCidr ? { serviceCidr: spec.serviceCidr } : {}),
       ...(spec.dnsServiceIp ? { dnsServiceIP: spec.dnsServiceIp } : {}),
       outboundType: spec.outboundType,

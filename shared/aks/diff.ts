@@ -1,4 +1,5 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
+import { networkChanges } from './network-rules';
 import { type ClusterSpec, MANAGED_BY_TAG, isManaged } from './spec';
 
 /** One way the live cluster differs from the inputs, in words. */
@@ -8,6 +9,8 @@ export interface Difference {
   text: string;
   /** AKS cannot make this change in place. */
   immutable?: boolean;
+  /** Why not, and what AKS allows instead. */
+  why?: string;
 }
 
 type Value = string | number | boolean | string[] | undefined;
@@ -15,12 +18,6 @@ type Value = string | number | boolean | string[] | undefined;
 const show = (v: Value) => (v === undefined || v === '' ? 'unset' : Array.isArray(v) ? (v.length ? v.join(', ') : 'none') : String(v));
 const norm = (v: Value): Value => (Array.isArray(v) ? [...v].map((x) => x.toLowerCase()).sort() : typeof v === 'string' ? v.toLowerCase() : v);
 const same = (a: Value, b: Value) => JSON.stringify(norm(a)) === JSON.stringify(norm(b));
-
-function networkPluginOf(live: ManagedCluster): string | undefined {
-  const n = live.networkProfile;
-  if (!n?.networkPlugin) return undefined;
-  return n.networkPlugin === 'azure' && n.networkPluginMode === 'overlay' ? 'azureOverlay' : n.networkPlugin;
-}
 
 /**
  * Compares the live cluster with the desired one on the fields the inputs own (plus the leaves of
@@ -36,15 +33,17 @@ export function clusterDifferences(live: ManagedCluster, desired: ManagedCluster
   check('location', 'location', live.location?.replace(/\s+/g, '').toLowerCase(), spec.location, always);
   check('kubernetesVersion', 'Kubernetes version', live.currentKubernetesVersion ?? live.kubernetesVersion, desired.kubernetesVersion);
   check('tier', 'pricing tier', live.sku?.tier ?? 'Free', spec.tier);
+  check('supportPlan', 'support plan', live.supportPlan ?? 'KubernetesOfficial', spec.supportPlan);
   if (spec.dnsPrefix) check('dnsPrefix', 'DNS prefix', live.dnsPrefix, spec.dnsPrefix, always);
 
   const net = live.networkProfile ?? {};
-  check('networkPlugin', 'network plugin', networkPluginOf(live), spec.networkPlugin);
-  check('networkPolicy', 'network policy', net.networkPolicy ?? 'none', spec.networkPolicy);
+  // Plugin, policy and outbound type: in place exactly where AKS documents it (network-rules.ts).
+  const network = networkChanges(live, spec);
+  out.push(...network.filter((d) => d.input !== 'outboundType'));
   if (spec.podCidr && (spec.networkPlugin === 'azureOverlay' || spec.networkPlugin === 'kubenet')) check('podCidr', 'pod CIDR', net.podCidr, spec.podCidr, always);
   if (spec.serviceCidr) check('serviceCidr', 'service CIDR', net.serviceCidr, spec.serviceCidr, always);
   if (spec.dnsServiceIp) check('dnsServiceIp', 'DNS service IP', net.dnsServiceIP, spec.dnsServiceIp, always);
-  check('outboundType', 'outbound type', net.outboundType ?? 'loadBalancer', spec.outboundType);
+  out.push(...network.filter((d) => d.input === 'outboundType'));
 
   const api = live.apiServerAccessProfile ?? {};
   check('privateCluster', 'private cluster', !!api.enablePrivateCluster, spec.privateCluster, always);

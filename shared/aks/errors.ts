@@ -36,6 +36,13 @@ const KNOWN: Record<string, { input: string; hint: string }> = {
   ExpiredAuthenticationToken: { input: 'azureSubscription', hint: 'Run the step again; if it persists, check the agent clock.' },
   TooManyRequests: { input: 'azureSubscription', hint: 'Azure Resource Manager kept throttling the requests; run the step again later.' },
   MustDefineAtLeastOneSystemPool: { input: 'systemPoolName', hint: 'The cluster needs a system node pool.' },
+  DnsServiceIpOutOfServiceCidr: { input: 'dnsServiceIp', hint: 'Choose a DNS service IP inside serviceCidr.' },
+  ServiceCidrOverlapExistingSubnetsCidr: { input: 'serviceCidr', hint: 'Choose a service CIDR outside the virtual network and its peers, e.g. 172.16.0.0/16.' },
+  NetworkPolicyAzureNotSupportedForKubenet: { input: 'networkPolicy', hint: "Use 'calico' with kubenet, or Azure CNI." },
+  K8sVersionNotSupported: { input: 'kubernetesVersion', hint: "A version past community support needs tier 'Premium' and supportPlan 'AKSLongTermSupport'; or choose a version with community support (az aks get-versions -l <location>)." },
+  NodePoolMcVersionIncompatible: { input: 'kubernetesVersion', hint: 'Node pools may be at most two minor versions behind the control plane and never ahead of it; upgrade the pools that lag (az aks nodepool upgrade) first.' },
+  PreconditionFailed: { input: 'clusterName', hint: 'Another writer changed the cluster since it was read. Run the step again: it reads the cluster anew.' },
+  PrincipalNotFound: { input: 'grantSubnetAccess', hint: 'The cluster identity is not in Entra ID yet; run the step again in a few minutes.' },
 };
 
 /** Inputs a `target` of InvalidParameter or PropertyChangeNotAllowed points at. */
@@ -68,7 +75,18 @@ function failureOf(error: unknown): AzureFailure | undefined {
   return undefined;
 }
 
+/** Failures a long-running operation reports with code and message only (no target): known by their text. */
+const BY_MESSAGE: [RegExp, string, string?][] = [
+  [/Outbound type is managedNATGateway/i, 'outboundType', "Use 'userAssignedNATGateway' or 'loadBalancer' with your own subnet."],
+  [/Cilium dataplane requires|dataplane cilium requires/i, 'networkPolicy'],
+  [/count of user assigned identity/i, 'userAssignedIdentityId', 'A cluster has exactly one user-assigned identity.'],
+  [/Power State\(Stopped\)/i, 'clusterName', 'Start the cluster (az aks start) and run the step again, or use mode \'recreate\'.'],
+  [/Microsoft\.Authorization\/roleAssignments\/write/i, 'grantSubnetAccess', "Grant the service connection 'Role Based Access Control Administrator' on the subnet, or set grantSubnetAccess to false and grant the cluster identity 'Network Contributor' yourself."],
+];
+
 function inputFor(f: AzureFailure): string | undefined {
+  const known = BY_MESSAGE.find(([re]) => re.test(f.message));
+  if (known) return known[1];
   if (f.code === 'AuthorizationFailed' && /Microsoft\.Network\/virtualNetworks/i.test(f.message)) return 'subnetId';
   if (/quota/i.test(f.message) && f.code !== 'AuthorizationFailed') return 'systemPoolVmSize';
   if ((f.code === 'InvalidParameter' || f.code === 'PropertyChangeNotAllowed') && f.target) return TARGETS.find(([re]) => re.test(f.target!))?.[1];
@@ -77,6 +95,8 @@ function inputFor(f: AzureFailure): string | undefined {
 }
 
 function hintFor(f: AzureFailure): string | undefined {
+  const known = BY_MESSAGE.find(([re]) => re.test(f.message));
+  if (known?.[2]) return known[2];
   if (f.code === 'AuthorizationFailed' && /Microsoft\.Network\/virtualNetworks/i.test(f.message)) return ROLE_HINT;
   if (/quota/i.test(f.message) && !KNOWN[f.code]?.hint.includes('quota')) return KNOWN.QuotaExceeded.hint;
   return KNOWN[f.code]?.hint;

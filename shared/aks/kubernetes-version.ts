@@ -1,5 +1,6 @@
 import type { KubernetesVersionListResult } from '@azure/arm-containerservice';
 import { InputError } from '../pipeline/errors';
+import type { ClusterSpec } from './spec';
 
 interface Patch {
   version: string;
@@ -59,4 +60,24 @@ export function checkUpgrade(list: KubernetesVersionListResult, current: string,
   if (from && from.upgrades.length && !from.upgrades.includes(target)) {
     throw new InputError('kubernetesVersion', `AKS cannot upgrade ${current} to ${target} in one step; from ${current} it offers ${from.upgrades.join(', ')}`, "one of those first (one minor at a time), or mode 'recreate'");
   }
+}
+
+/** The support plans the location offers for a version's minor (KubernetesOfficial when it says nothing). */
+export function supportPlansOf(list: KubernetesVersionListResult, version: string): string[] {
+  const minor = (list.values ?? []).find((m) => Object.keys(m.patchVersions ?? {}).includes(version) || m.version === version.split('.').slice(0, 2).join('.'));
+  const plans = minor?.capabilities?.supportPlan;
+  return plans?.length ? plans.map(String) : ['KubernetesOfficial'];
+}
+
+/**
+ * A version past community support is offered with long-term support only: AKS then answers
+ * K8sVersionNotSupported ("… only available for Long-Term Support (LTS). … ensure the cluster is in
+ * Premium tier and LTS support plan", Azure/secrets-store-csi-driver-provider-azure#1713) unless the
+ * cluster is on tier Premium with supportPlan AKSLongTermSupport (learn.microsoft.com/azure/aks/long-term-support).
+ */
+export function checkSupportPlan(list: KubernetesVersionListResult, version: string, spec: Pick<ClusterSpec, 'tier' | 'supportPlan' | 'location'>): void {
+  if (supportPlansOf(list, version).includes('KubernetesOfficial')) return;
+  if (spec.tier === 'Premium' && spec.supportPlan === 'AKSLongTermSupport') return;
+  throw new InputError('kubernetesVersion', `${version} is past community support in ${spec.location} and only available with long-term support, which needs tier 'Premium' and supportPlan 'AKSLongTermSupport' (the inputs say tier '${spec.tier}', supportPlan '${spec.supportPlan}')`,
+    "tier 'Premium' with supportPlan 'AKSLongTermSupport', or a version with community support");
 }

@@ -22,11 +22,14 @@ export interface ClusterSpec {
   kubernetesVersion: string;
   allowPreviewVersions: boolean;
   tier: string;
+  /** KubernetesOfficial (community support) or AKSLongTermSupport (needs tier Premium). */
+  supportPlan: 'KubernetesOfficial' | 'AKSLongTermSupport';
   /** Only when the user set one; the cluster name otherwise. */
   dnsPrefix?: string;
   subnetId: string;
   networkPlugin: NetworkPlugin;
   networkPolicy: string;
+  /** Only when the user set one (AKS's default otherwise). */
   podCidr?: string;
   serviceCidr?: string;
   dnsServiceIp?: string;
@@ -36,6 +39,8 @@ export interface ClusterSpec {
   authorizedIpRanges: string[];
   identityType: 'SystemAssigned' | 'UserAssigned';
   userAssignedIdentityId?: string;
+  /** Grant the cluster identity Network Contributor on the subnet, as `az aks create` does. */
+  grantSubnetAccess: boolean;
   entraId: boolean;
   adminGroupObjectIds: string[];
   azureRbac: boolean;

@@ -10,3 +10,4 @@ export {
 } from './credential-from-service-connection.js';
 export { requestPipelineOidcToken, type PipelineOidcRequest } from './pipeline-oidc-token.js';
 export type { AzureRmConnection } from './service-connection.js';
+export { ArmCallError, BUILT_IN_ROLES, isPermitted, ResourceManager, type Permission, type SubnetInfo } from './resource-manager.js';

@@ -4,6 +4,7 @@ import { readEndpoint, clusterName, resourceGroupName } from '../../shared/pipel
 import { InputError } from '../../shared/pipeline/errors';
 import type { TaskContext } from '../../shared/pipeline/task-context';
 import { ExtraPropertiesError, extraPropertiesModel } from '../../shared/aks/extra-properties';
+import { checkClusterSpec } from '../../shared/aks/network-rules';
 import { type ClusterSpec, MANAGED_BY_TAG, type NetworkPlugin } from '../../shared/aks/spec';
 
 export type Mode = 'createOrUpdate' | 'recreate' | 'delete';
@@ -24,20 +25,11 @@ export function readAksInputs(ctx: TaskContext) {
 
   const networkPlugin = i.choice<NetworkPlugin>('networkPlugin') ?? 'azureOverlay';
   const networkPolicy = i.choice('networkPolicy') ?? 'none';
-  if (networkPolicy === 'cilium' && networkPlugin !== 'azure' && networkPlugin !== 'azureOverlay') {
-    throw new InputError('networkPolicy', `Cilium needs Azure CNI, not '${networkPlugin}'`, "networkPlugin 'azureOverlay' or 'azure', or another network policy");
-  }
   const serviceCidr = cidr(i.string('serviceCidr'), 'serviceCidr');
   const dnsServiceIp = ipv4(i.string('dnsServiceIp'), 'dnsServiceIp');
-  if (serviceCidr && dnsServiceIp && !inCidr(dnsServiceIp, serviceCidr)) {
-    throw new InputError('dnsServiceIp', `${dnsServiceIp} is outside the service CIDR ${serviceCidr}`, 'an address inside serviceCidr');
-  }
   const autoscale = i.bool('systemPoolAutoscale');
   const minCount = autoscale ? i.int('systemPoolMinCount', { min: 1, max: 1000 }) ?? 3 : undefined;
   const maxCount = autoscale ? i.int('systemPoolMaxCount', { min: 1, max: 1000 }) ?? 5 : undefined;
-  if (minCount !== undefined && maxCount !== undefined && minCount > maxCount) {
-    throw new InputError('systemPoolMaxCount', `the maximum ${maxCount} is below the minimum ${minCount}`, 'a maximum at least as large as systemPoolMinCount');
-  }
   const entraId = i.bool('entraId');
   const disableLocalAccounts = i.bool('disableLocalAccounts');
   const useClusterAdmin = i.bool('useClusterAdmin');
@@ -50,6 +42,7 @@ export function readAksInputs(ctx: TaskContext) {
     kubernetesVersion: kubernetesVersion(i.required('kubernetesVersion')),
     allowPreviewVersions: i.bool('allowPreviewVersions'),
     tier: i.choice('tier') ?? 'Standard',
+    supportPlan: i.choice<ClusterSpec['supportPlan']>('supportPlan') ?? 'KubernetesOfficial',
     dnsPrefix: dnsPrefix(i.string('dnsPrefix')),
     subnetId: subnetId(i.required('subnetId')),
     networkPlugin,
@@ -63,6 +56,7 @@ export function readAksInputs(ctx: TaskContext) {
     authorizedIpRanges: i.list('authorizedIpRanges').map((r) => cidr(r, 'authorizedIpRanges')!),
     identityType,
     userAssignedIdentityId: identityType === 'UserAssigned' ? identityId(i.required('userAssignedIdentityId')) : undefined,
+    grantSubnetAccess: i.bool('grantSubnetAccess'),
     entraId,
     adminGroupObjectIds: i.list('adminGroupObjectIds').map((g) => guid(g, 'adminGroupObjectIds')),
     azureRbac: i.bool('azureRbac'),
@@ -83,6 +77,8 @@ export function readAksInputs(ctx: TaskContext) {
     tags: tags(i.keyValues('tags')),
     extraProperties: extraProperties(i.filePath('extraPropertiesFile')),
   };
+  // AKS's cross-field rules (outbound type, CNI and policy, pod and service ranges, node counts, LTS).
+  checkClusterSpec(spec);
   return { ...common, spec, useClusterAdmin };
 }
 
@@ -122,14 +118,6 @@ function ipv4(value: string | undefined, input: string): string | undefined {
 }
 
 const isIpv4 = (v: string) => /^\d+\.\d+\.\d+\.\d+$/.test(v) && v.split('.').every((o) => Number(o) <= 255);
-const ipToInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-
-function inCidr(ip: string, range: string): boolean {
-  const [base, bits] = range.split('/');
-  const size = 2 ** (32 - Number(bits));
-  const start = Math.floor(ipToInt(base) / size) * size;
-  return ipToInt(ip) >= start && ipToInt(ip) < start + size;
-}
 
 function guid(value: string, input: string): string {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {

@@ -10,17 +10,19 @@ main(definition as TaskDefinition, async (ctx) => {
   const { connectAzure, pipelineOidcRequest } = await import('../../shared/connect/azure');
   const { createOrUpdateCluster, deleteCluster, recreateCluster } = await import('../../shared/aks/cluster-operations');
   const { Deadline } = await import('../../shared/aks/long-operation');
+  const { ResourceManager } = await import('../../shared/azure/resource-manager');
   const { client, azure } = connectAzure(o.azure, 'azureSubscription', {
-    onSecret: secret, oidc: pipelineOidcRequest(ctx.agent, secret), userAgentPrefix: `AksBootstrap/${versionOf(definition as TaskDefinition)}`,
+    onSecret: secret, oidc: pipelineOidcRequest(ctx.agent, secret), userAgentPrefix: `AksBootstrap/${versionOf(definition as TaskDefinition)}`, proxy: ctx.proxy,
   });
+  const w = { access: { arm: new ResourceManager(client.pipeline, azure.resourceManagerUrl), subscriptionId: azure.subscriptionId, clientId: azure.clientId } };
   const run = { log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress, signal: ctx.signal, deadline: new Deadline(o.timeoutMinutes * 60_000), pollIntervalMs: 5000 };
   ctx.log.info(`Cluster ${o.clusterName} in resource group ${o.resourceGroup} (subscription ${azure.subscriptionId}): mode ${o.mode}.`);
   if (!o.spec) {
-    const gone = await deleteCluster(client, target, o.allowUnmanaged, run);
+    const gone = await deleteCluster(client, target, o.allowUnmanaged, run, w);
     ctx.summary.facts([['Cluster', `${o.clusterName} (resource group ${o.resourceGroup})`], ['Result', gone ? `deleted (was Kubernetes ${gone.currentKubernetesVersion})` : 'did not exist; nothing deleted']]);
     return gone ? `Deleted cluster ${o.clusterName}.` : `Cluster ${o.clusterName} did not exist; nothing to delete.`;
   }
-  const r = o.mode === 'recreate' ? await recreateCluster(client, target, o.spec, o.allowUnmanaged, run) : await createOrUpdateCluster(client, target, o.spec, run);
+  const r = o.mode === 'recreate' ? await recreateCluster(client, target, o.spec, o.allowUnmanaged, run, w) : await createOrUpdateCluster(client, target, o.spec, run, w);
   const { clusterKubeconfig, writeKubeconfig } = await import('../../shared/aks/credentials');
   const { clusterOutputs } = await import('../../shared/aks/outputs');
   const kubeconfig = await clusterKubeconfig(client, azure.credential, target, r.cluster, { admin: o.useClusterAdmin, onSecret: secret, signal: ctx.signal });

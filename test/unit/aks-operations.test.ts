@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 const spec: ClusterSpec = {
-  location: 'westeurope', kubernetesVersion: 'latest', allowPreviewVersions: false, tier: 'Free', networkPlugin: 'azureOverlay', networkPolicy: 'none',
+  location: 'westeurope', kubernetesVersion: 'latest', allowPreviewVersions: false, tier: 'Free', supportPlan: 'KubernetesOfficial', grantSubnetAccess: false, networkPlugin: 'azureOverlay', networkPolicy: 'none',
   get subnetId() { return subnetId; }, outboundType: 'loadBalancer', privateCluster: false, authorizedIpRanges: [], identityType: 'SystemAssigned',
   entraId: false, adminGroupObjectIds: [], azureRbac: false, disableLocalAccounts: false, oidcIssuer: true, workloadIdentity: true,
   systemPool: { name: 'system', vmSize: 'Standard_D2s_v5', autoscale: false, count: 1, zones: [] }, tags: {},

@@ -8,8 +8,11 @@ import { azureError } from '../../shared/aks/errors';
 import { extraPropertiesModel } from '../../shared/aks/extra-properties';
 import { checkUpgrade, resolveKubernetesVersion } from '../../shared/aks/kubernetes-version';
 import type { ClusterSpec } from '../../shared/aks/spec';
-import { updateBody } from '../../shared/aks/update-body';
-import { TaskError } from '../../shared/pipeline/errors';
+import { poolsBehind, updateBody } from '../../shared/aks/update-body';
+import { checkClusterSpec, checkSubnetRanges, networkChanges } from '../../shared/aks/network-rules';
+import { checkSupportPlan } from '../../shared/aks/kubernetes-version';
+import { isPermitted } from '../../shared/azure/resource-manager';
+import { InputError, TaskError } from '../../shared/pipeline/errors';
 
 const versions: KubernetesVersionListResult = {
   values: [
@@ -22,7 +25,7 @@ const versions: KubernetesVersionListResult = {
 
 const subnet = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks';
 const spec = (over: Partial<ClusterSpec> = {}): ClusterSpec => ({
-  location: 'westeurope', kubernetesVersion: 'latest', allowPreviewVersions: false, tier: 'Standard', subnetId: subnet,
+  location: 'westeurope', kubernetesVersion: 'latest', allowPreviewVersions: false, tier: 'Standard', supportPlan: 'KubernetesOfficial', grantSubnetAccess: false, subnetId: subnet,
   networkPlugin: 'azureOverlay', networkPolicy: 'none', podCidr: '10.244.0.0/16', serviceCidr: '10.0.0.0/16', dnsServiceIp: '10.0.0.10',
   outboundType: 'loadBalancer', privateCluster: false, authorizedIpRanges: [], identityType: 'SystemAssigned', entraId: false,
   adminGroupObjectIds: [], azureRbac: false, disableLocalAccounts: false, oidcIssuer: true, workloadIdentity: true,
@@ -69,7 +72,7 @@ describe('differences between the live cluster and the inputs', () => {
     const want = spec({ systemPool: { ...spec().systemPool, count: 5, vmSize: 'Standard_D8ds_v5' }, tags: { env: 'prod', team: 'platform' }, networkPolicy: 'cilium' });
     expect(clusterDifferences(live, desiredCluster(want, 'aks', '1.35.0'), want)).toEqual([
       { input: 'kubernetesVersion', text: 'Kubernetes version 1.34.2 → 1.35.0', immutable: undefined },
-      { input: 'networkPolicy', text: 'network policy none → cilium', immutable: undefined },
+      { input: 'networkPolicy', text: 'network policy none → cilium', immutable: false },
       { input: 'systemPoolVmSize', text: 'system pool VM size Standard_D4ds_v5 → Standard_D8ds_v5', immutable: true },
       { input: 'systemPoolCount', text: 'system pool node count 3 → 5', immutable: false },
       { input: 'tags', text: 'tag env dev → prod' },
@@ -149,5 +152,130 @@ describe("Azure's errors", () => {
 
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(azureError(abort, 'x')).toBe(abort);
+  });
+});
+
+/** The InputError a function throws, as input and message. */
+function inputError(f: () => void): { input: string; message: string } | undefined {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof InputError) return { input: error.input, message: error.message };
+    throw error;
+  }
+  return undefined;
+}
+
+describe("AKS's cross-field rules, before anything is written", () => {
+  it('outbound type, CNI and policy, pod and service ranges, node counts and long-term support, each naming its input', () => {
+    expect(inputError(() => checkClusterSpec(spec()))).toBeUndefined();
+    expect(inputError(() => checkClusterSpec(spec({ outboundType: 'managedNATGateway' })))).toEqual({
+      input: 'outboundType',
+      message: "Input 'outboundType': 'managedNATGateway' is not possible here: AKS creates a managed NAT gateway only in a virtual network it manages, and this task always puts the nodes in your subnet (input 'subnetId'). Expected 'userAssignedNATGateway' (associate your NAT gateway with the subnet first), 'loadBalancer' or 'userDefinedRouting'.",
+    });
+    expect(inputError(() => checkClusterSpec(spec({ networkPlugin: 'kubenet', networkPolicy: 'cilium', podCidr: undefined })))?.input).toBe('networkPolicy');
+    expect(inputError(() => checkClusterSpec(spec({ networkPlugin: 'azure', networkPolicy: 'cilium', podCidr: undefined })))).toBeUndefined();
+    expect(inputError(() => checkClusterSpec(spec({ networkPlugin: 'kubenet', networkPolicy: 'azure' })))).toMatchObject({ input: 'networkPolicy', message: expect.stringContaining('Azure Network Policy Manager needs Azure CNI') });
+    expect(inputError(() => checkClusterSpec(spec({ networkPlugin: 'kubenet', networkPolicy: 'calico' })))).toBeUndefined();
+    expect(inputError(() => checkClusterSpec(spec({ networkPlugin: 'azure', podCidr: '10.244.0.0/16' })))).toMatchObject({ input: 'podCidr', message: expect.stringContaining('pods take their addresses from the subnet and AKS would ignore 10.244.0.0/16') });
+    expect(inputError(() => checkClusterSpec(spec({ dnsServiceIp: '10.1.0.10' })))).toMatchObject({ input: 'dnsServiceIp', message: "Input 'dnsServiceIp': 10.1.0.10 is outside the service CIDR 10.0.0.0/16. Expected an address inside serviceCidr." });
+    expect(inputError(() => checkClusterSpec(spec({ dnsServiceIp: '10.0.0.1' })))).toMatchObject({ input: 'dnsServiceIp', message: expect.stringContaining('the first address of the service CIDR 10.0.0.0/16, which Kubernetes gives to kubernetes.default.svc') });
+    expect(inputError(() => checkClusterSpec(spec({ dnsServiceIp: '10.0.0.0' })))?.message).toContain('the network address');
+    expect(inputError(() => checkClusterSpec(spec({ serviceCidr: '172.16.0.0/16', dnsServiceIp: undefined })))).toMatchObject({ input: 'dnsServiceIp', message: expect.stringContaining("10.0.0.10 is outside the service CIDR 172.16.0.0/16") });
+    expect(inputError(() => checkClusterSpec(spec({ podCidr: '10.0.0.0/8' })))).toMatchObject({ input: 'podCidr', message: expect.stringContaining('overlaps the service CIDR 10.0.0.0/16') });
+    expect(inputError(() => checkClusterSpec(spec({ systemPool: { ...spec().systemPool, autoscale: true, count: undefined, minCount: 4, maxCount: 3 } })))?.input).toBe('systemPoolMaxCount');
+    expect(inputError(() => checkClusterSpec(spec({ systemPool: { ...spec().systemPool, autoscale: true, count: undefined, minCount: 0, maxCount: 3 } })))?.input).toBe('systemPoolMinCount');
+    expect(inputError(() => checkClusterSpec(spec({ supportPlan: 'AKSLongTermSupport' })))).toMatchObject({ input: 'supportPlan', message: expect.stringContaining('needs the Premium tier, and the tier is Standard') });
+    expect(inputError(() => checkClusterSpec(spec({ supportPlan: 'AKSLongTermSupport', tier: 'Premium' })))).toBeUndefined();
+  });
+
+  it("the service and pod ranges against the subnet's address range", () => {
+    expect(inputError(() => checkSubnetRanges(spec(), ['10.240.0.0/22']))).toBeUndefined();
+    expect(inputError(() => checkSubnetRanges(spec({ serviceCidr: undefined }), ['10.0.8.0/22']))).toMatchObject({ input: 'serviceCidr', message: expect.stringContaining("10.0.0.0/16 (AKS's default) overlaps the subnet's address range 10.0.8.0/22") });
+    expect(inputError(() => checkSubnetRanges(spec(), ['10.244.4.0/24']))).toMatchObject({ input: 'podCidr' });
+    expect(inputError(() => checkSubnetRanges(spec({ networkPlugin: 'azure', podCidr: undefined }), ['10.244.4.0/24']))).toBeUndefined();
+  });
+
+  it('long-term support: a version offered only with AKSLongTermSupport needs tier Premium and that plan', () => {
+    const lts: KubernetesVersionListResult = { values: [{ version: '1.30', capabilities: { supportPlan: ['AKSLongTermSupport'] }, patchVersions: { '1.30.14': { upgrades: [] } } }, ...versions.values!] };
+    expect(inputError(() => checkSupportPlan(lts, '1.30.14', spec()))).toMatchObject({ input: 'kubernetesVersion', message: expect.stringContaining("1.30.14 is past community support in westeurope and only available with long-term support, which needs tier 'Premium' and supportPlan 'AKSLongTermSupport'") });
+    expect(inputError(() => checkSupportPlan(lts, '1.30.14', spec({ tier: 'Premium', supportPlan: 'AKSLongTermSupport' })))).toBeUndefined();
+    expect(inputError(() => checkSupportPlan(lts, '1.35.0', spec()))).toBeUndefined();
+  });
+});
+
+describe('network changes of an existing cluster', () => {
+  const liveWith = (networkProfile: ManagedCluster['networkProfile']) => ({ ...liveFrom(desiredCluster(spec(), 'aks', '1.35.0')), networkProfile });
+  const changes = (from: ManagedCluster['networkProfile'], to: Partial<ClusterSpec>) => networkChanges(liveWith(from), spec(to)).map((c) => [c.input, c.text, c.immutable, c.why ?? '']);
+
+  it('outbound type: the migrations AKS documents for a bring-your-own VNet, and no others', () => {
+    const lb = { networkPlugin: 'azure', networkPluginMode: 'overlay', outboundType: 'loadBalancer' } as const;
+    expect(changes(lb, { outboundType: 'userDefinedRouting' })).toEqual([['outboundType', 'outbound type loadBalancer → userDefinedRouting', false, '']]);
+    expect(changes(lb, { outboundType: 'userAssignedNATGateway' })[0][2]).toBe(false);
+    expect(changes({ ...lb, outboundType: 'userDefinedRouting' }, { outboundType: 'userAssignedNATGateway' })[0][2]).toBe(false);
+    expect(changes({ ...lb, outboundType: 'userAssignedNATGateway' }, { outboundType: 'loadBalancer' })[0][2]).toBe(false);
+    expect(changes({ ...lb, outboundType: 'managedNATGateway' }, { outboundType: 'loadBalancer' })).toEqual([['outboundType', 'outbound type managedNATGateway → loadBalancer', true, 'with your own subnet AKS migrates managedNATGateway only to nothing (learn.microsoft.com/azure/aks/egress-outboundtype)']]);
+  });
+
+  it('plugin and policy: kubenet or Azure CNI to Overlay, policy engines in and out, Overlay to Cilium; the rest with the way out', () => {
+    expect(changes({ networkPlugin: 'kubenet', networkPolicy: 'calico' }, { networkPolicy: 'calico' })).toEqual([['networkPlugin', 'network plugin kubenet → azureOverlay', false, '']]);
+    expect(changes({ networkPlugin: 'azure', networkPolicy: 'azure' }, { networkPolicy: 'azure' })[0]).toEqual(['networkPlugin', 'network plugin azure → azureOverlay', true, expect.stringContaining("run once with networkPolicy 'none', then with networkPlugin 'azureOverlay'")]);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay' }, { networkPlugin: 'kubenet' })[0]).toEqual(['networkPlugin', 'network plugin azureOverlay → kubenet', true, expect.stringContaining('and not back')]);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay' }, { networkPolicy: 'calico' })).toEqual([['networkPolicy', 'network policy none → calico', false, '']]);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'calico' }, { networkPolicy: 'none' })[0][2]).toBe(false);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'calico' }, { networkPolicy: 'azure' })[0]).toEqual(['networkPolicy', 'network policy calico → azure', true, expect.stringContaining("run once with networkPolicy 'none', then with 'azure'")]);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'azure' }, { networkPolicy: 'cilium' })).toEqual([['networkPolicy', 'network policy azure → cilium', false, '']]);
+    expect(changes({ networkPlugin: 'azure', networkPolicy: 'none' }, { networkPlugin: 'azure', networkPolicy: 'cilium', podCidr: undefined })[0]).toEqual(['networkPolicy', 'network policy none → cilium', true, expect.stringContaining('from Azure CNI Overlay only')]);
+    expect(changes({ networkPlugin: 'kubenet' }, { networkPolicy: 'cilium' })).toEqual([
+      ['networkPlugin', 'network plugin kubenet → azureOverlay', false, ''],
+      ['networkPolicy', 'network policy none → cilium', true, expect.stringContaining("run once with the new networkPlugin and the current networkPolicy, then with networkPolicy 'cilium'")],
+    ]);
+    expect(changes({ networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'cilium', networkDataplane: 'cilium' }, { networkPolicy: 'none' })[0]).toEqual(['networkPolicy', 'network policy cilium → none', true, 'the Cilium dataplane cannot be removed from a cluster']);
+  });
+});
+
+describe('the update body replaces what AKS treats as one value, and upgrades every node pool', () => {
+  const uami = (name: string) => `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+
+  it('a new user-assigned identity replaces the old one instead of joining it', () => {
+    const old = spec({ identityType: 'UserAssigned', userAssignedIdentityId: uami('old') });
+    const live = liveFrom(desiredCluster(old, 'aks', '1.35.0'));
+    live.identity = { type: 'UserAssigned', userAssignedIdentities: { [uami('old')]: { clientId: 'c', principalId: 'p' } } };
+    const want = spec({ identityType: 'UserAssigned', userAssignedIdentityId: uami('new') });
+    expect(Object.keys(updateBody(live, desiredCluster(want, 'aks', '1.35.0'), want).identity!.userAssignedIdentities!)).toEqual([uami('new')]);
+    expect(updateBody(live, desiredCluster(spec(), 'aks', '1.35.0'), spec()).identity).toEqual({ type: 'SystemAssigned' });
+  });
+
+  it('an upgrade raises every node pool with the control plane; otherwise each keeps its version and the laggards are named', () => {
+    const live = liveFrom(desiredCluster(spec(), 'aks', '1.34.2'));
+    live.agentPoolProfiles!.push({ name: 'user1', mode: 'User', count: 2, vmSize: 'Standard_D8ds_v5', orchestratorVersion: '1.34.1', currentOrchestratorVersion: '1.34.1' });
+    const up = updateBody(live, desiredCluster(spec(), 'aks', '1.35.0'), spec());
+    expect(up.agentPoolProfiles!.map((p) => [p.name, p.orchestratorVersion])).toEqual([['system', '1.35.0'], ['user1', '1.35.0']]);
+    const same = updateBody(live, desiredCluster(spec({ tags: { env: 'prod' } }), 'aks', '1.34.2'), spec({ tags: { env: 'prod' } }));
+    expect(same.agentPoolProfiles!.map((p) => [p.name, p.orchestratorVersion])).toEqual([['system', '1.34.2'], ['user1', '1.34.1']]);
+    expect(poolsBehind(live).map((p) => p.name)).toEqual(['user1']);
+  });
+
+  it('leaving the load balancer for a NAT gateway or a firewall route leaves its outbound settings behind', () => {
+    const live = liveFrom(desiredCluster(spec(), 'aks', '1.35.0'));
+    const want = spec({ outboundType: 'userDefinedRouting' });
+    const body = updateBody(live, desiredCluster(want, 'aks', '1.35.0'), want);
+    expect(body.networkProfile).toMatchObject({ outboundType: 'userDefinedRouting' });
+    expect(body.networkProfile!.loadBalancerProfile).toBeUndefined();
+    expect(updateBody(live, desiredCluster(spec(), 'aks', '1.35.0'), spec()).networkProfile!.loadBalancerProfile).toEqual({ managedOutboundIPs: { count: 1 } });
+  });
+});
+
+describe('what the permissions API answer allows', () => {
+  it("Actions minus the same role's NotActions, with wildcards, case-insensitively", () => {
+    const contributor = { actions: ['*'], notActions: ['Microsoft.Authorization/*/Delete', 'Microsoft.Authorization/*/Write'] };
+    const aksContributor = { actions: ['Microsoft.ContainerService/managedClusters/read', 'Microsoft.ContainerService/managedClusters/write', 'Microsoft.Resources/deployments/*'], notActions: [] };
+    const network = { actions: ['Microsoft.Network/*'], notActions: [] };
+    expect(isPermitted([contributor], 'Microsoft.ContainerService/managedClusters/write')).toBe(true);
+    expect(isPermitted([contributor], 'Microsoft.Authorization/roleAssignments/write')).toBe(false);
+    expect(isPermitted([contributor, { actions: ['Microsoft.Authorization/roleAssignments/write'], notActions: [] }], 'Microsoft.Authorization/roleAssignments/write')).toBe(true);
+    expect(isPermitted([aksContributor], 'Microsoft.ContainerService/managedClusters/delete')).toBe(false);
+    expect(isPermitted([network], 'microsoft.network/virtualNetworks/subnets/join/action')).toBe(true);
+    expect(isPermitted([], 'Microsoft.Network/virtualNetworks/subnets/join/action')).toBe(false);
   });
 });
