@@ -353,8 +353,16 @@ describe('AksBootstrap@1 when Azure misbehaves', () => {
       aks('aks-dev', { systemPoolCount: '5', kubernetesVersion: '1.34' }),
       aks('bad-subnet', { subnetId: subnetId.replace('aks-nodes', 'no-such-subnet') }),
       aks('bad-secret', {}, { endpoints: { [EP]: wrongSecret } }),
+      // AKS's cross-field rules, each refused naming its input before anything is written.
+      aks('bad-nat', { outboundType: 'managedNATGateway' }),
+      aks('bad-podcidr', { networkPlugin: 'azure', podCidr: '10.244.0.0/16' }),
+      aks('bad-dns-first', { serviceCidr: '10.0.0.0/16', dnsServiceIp: '10.0.0.1' }),
+      aks('bad-overlap', { serviceCidr: '10.240.0.0/16', dnsServiceIp: '10.240.0.10' }),
+      aks('bad-lts', { supportPlan: 'AKSLongTermSupport', tier: 'Standard' }),
+      aks('bad-npm', { networkPlugin: 'kubenet', networkPolicy: 'azure' }),
+      aks('aks-dev', { systemPoolCount: '5', networkPlugin: 'kubenet' }),
     ]);
-    const [version, preview, dns, admin, extra, immutable, downgrade, subnet, secret] = runs;
+    const [version, preview, dns, admin, extra, immutable, downgrade, subnet, secret, nat, podCidr, dnsFirst, overlap, lts, npm, plugin] = runs;
     for (const run of runs) {
       expect(run.result, run.stdout).toBe('Failed');
       expect(run.errors).toHaveLength(1);
@@ -369,11 +377,18 @@ describe('AksBootstrap@1 when Azure misbehaves', () => {
     expect(extra.errors[0]).toBe(`Input 'extraPropertiesFile': ${extraFile}: 'fooProfile' is not a ManagedCluster property this task can set (api-version 2026-04-01). Expected properties of the ARM ManagedCluster \`properties\` object, e.g. autoUpgradeProfile or addonProfiles.`);
     expect(immutable.errors[0]).toBe("Cluster aks-dev cannot take these changes in place, so nothing was changed: system pool VM size Standard_D4ds_v5 → Standard_D8ds_v5 (input 'systemPoolVmSize'); system pool availability zones 1, 2, 3 → 1, 2 (input 'systemPoolZones'). Use mode 'recreate' to delete the cluster and create it again from nothing, or set the inputs back to the cluster's values.");
     expect(downgrade.errors[0]).toBe("Input 'kubernetesVersion': the cluster runs 1.35.3 and AKS cannot downgrade it to 1.34.2. Expected 1.35.3 or newer (or mode 'recreate' to start again on 1.34.2).");
-    expect(subnet.errors[0]).toMatch(/^Creating cluster bad-subnet failed \(input 'subnetId'\): SubnetNotFound: Could not find subnet no-such-subnet in vnet vnet-spoke from resource group rg-net of subscription [-0-9a-f]+\. Check the subnet resource ID/);
+    expect(subnet.errors[0]).toBe(`Input 'subnetId': the subnet ${subnetId.replace('aks-nodes', 'no-such-subnet')} does not exist. Expected the resource ID of an existing subnet in the location of the cluster.`);
+    expect(nat.errors[0]).toMatch(/^Input 'outboundType': 'managedNATGateway' is not possible here: AKS creates a managed NAT gateway only in a virtual network it manages.*Expected 'userAssignedNATGateway' \(associate your NAT gateway with the subnet first\), 'loadBalancer' or 'userDefinedRouting'\.$/);
+    expect(podCidr.errors[0]).toMatch(/^Input 'podCidr': a pod CIDR applies to Azure CNI Overlay and kubenet only/);
+    expect(dnsFirst.errors[0]).toMatch(/^Input 'dnsServiceIp': 10\.0\.0\.1 is the first address of the service CIDR 10\.0\.0\.0\/16/);
+    expect(overlap.errors[0]).toBe("Input 'serviceCidr': 10.240.0.0/16 overlaps the subnet's address range 10.240.0.0/22, and AKS refuses a service CIDR that overlaps a subnet. Expected a range outside the virtual network and its peers, e.g. 172.16.0.0/16.");
+    expect(lts.errors[0]).toMatch(/^Input 'supportPlan': long-term support \(AKSLongTermSupport\) needs the Premium tier, and the tier is Standard\./);
+    expect(npm.errors[0]).toMatch(/^Input 'networkPolicy': Azure Network Policy Manager needs Azure CNI/);
+    expect(plugin.errors[0]).toBe("Cluster aks-dev cannot take this change in place, so nothing was changed: network plugin azureOverlay → kubenet (input 'networkPlugin'): AKS upgrades kubenet and Azure CNI to Azure CNI Overlay only, and not back (learn.microsoft.com/azure/aks/upgrade-aks-ipam-and-dataplane). Use mode 'recreate' to delete the cluster and create it again from nothing, or set the inputs back to the cluster's values.");
     expect(secret.errors[0]).toMatch(/^Reading cluster bad-secret failed \(input 'azureSubscription'\): signing in with the service connection failed: .*AADSTS7000215.* The client secret is wrong/);
     const touched = emulators.arm.requests.slice(mark).filter((r) => r.method !== 'GET' && r.method !== 'POST');
-    expect(touched.map((r) => `${r.method} ${r.path.split('/').at(-1)} ${r.status}`)).toEqual(['PUT bad-subnet 400']);
-    for (const name of ['bad-version', 'bad-preview', 'bad-dns', 'bad-admin', 'bad-extra', 'bad-secret']) expect(resource(name)).toBeUndefined();
+    expect(touched.map((r) => `${r.method} ${r.path.split('/').at(-1)} ${r.status}`)).toEqual([]);
+    for (const name of ['bad-version', 'bad-preview', 'bad-dns', 'bad-admin', 'bad-extra', 'bad-secret', 'bad-subnet', 'bad-nat', 'bad-podcidr', 'bad-dns-first', 'bad-overlap', 'bad-lts', 'bad-npm']) expect(resource(name)).toBeUndefined();
     expect(emulators.arm.requests.slice(mark).filter((r) => r.path.includes('bad-dns') || r.path.includes('bad-admin') || r.path.includes('bad-extra'))).toEqual([]);
   });
 });
@@ -480,6 +495,77 @@ describe('AksBootstrap@1 through each kind of Azure Resource Manager service con
     expectSucceeded(run);
     expect(writes('aks-dev', mark)).toEqual([]);
     expect(await namespacesWith(kubeconfigOf(run).path)).toContain('kube-system');
+  });
+});
+
+describe('AksBootstrap@1 and what AKS checks', () => {
+  it('a service connection without the roles is refused before anything is written, naming them; with the roles the README lists it creates the cluster and grants the cluster identity its subnet role', async () => {
+    const { entra, arm, tenantId, subscriptionId } = emulators;
+    const secret = `deployer-${randomUUID()}`;
+    secrets.add(secret);
+    const app = entra.addApp({ tenantId, clientId: randomUUID(), secret });
+    const ep = randomUUID();
+    const endpoints = { [ep]: { ...sp, params: { ...sp.params, serviceprincipalid: app.clientId, serviceprincipalkey: secret } } };
+    const rgId = `/subscriptions/${subscriptionId}/resourceGroups/${RG}`;
+    arm.addRoleAssignment({ principalId: app.objectId, role: 'Contributor', scope: rgId });
+    try {
+      const mark = arm.requests.length;
+      const refused = await aks('aks-perm', { azureSubscription: ep, grantSubnetAccess: 'true', systemPoolCount: '1' }, { endpoints });
+      expect(refused.result).toBe('Failed');
+      expect(refused.errors).toHaveLength(1);
+      expect(refused.errors[0]).toContain(`The service connection (input 'azureSubscription') may not create cluster aks-perm, so nothing was written: it lacks Microsoft.Network/virtualNetworks/subnets/join/action on subnet ${subnetId} (input 'subnetId'); it lacks Microsoft.Authorization/roleAssignments/write on subnet ${subnetId} (input 'grantSubnetAccess').`);
+      expect(refused.errors[0]).toContain(`az role assignment create --assignee ${app.clientId} --role 'Network Contributor' --scope ${subnetId}`);
+      expectNothingSecret(refused);
+      expect(arm.requests.slice(mark).filter((r) => r.method === 'PUT')).toEqual([]);
+
+      // What the README says the service connection needs (and test/pipeline/local-stack.ts can ask for).
+      arm.clearRoleAssignments(app.objectId);
+      arm.grantClusterDeployer({ principalId: app.objectId, resourceGroupIds: [rgId], subnetIds: [subnetId], grantSubnetAccess: true });
+      const created = await aks('aks-perm', { azureSubscription: ep, grantSubnetAccess: 'true', systemPoolCount: '1' }, { endpoints });
+      expectSucceeded(created);
+      const principal = (resource('aks-perm')!.resource.identity as { principalId: string }).principalId;
+      expect(arm.roleAssignments().filter((a) => a.principalId === principal)).toEqual([expect.objectContaining({ role: 'Network Contributor', scope: subnetId })]);
+      expect(log(created)).toContain(`Granted the cluster identity (system-assigned) 'Network Contributor' on subnet ${subnetId}.`);
+      const removed = await aks('aks-perm', { azureSubscription: ep, mode: 'delete' }, { endpoints });
+      expectSucceeded(removed);
+      expect(resource('aks-perm')).toBeUndefined();
+    } finally {
+      arm.clearRoleAssignments(app.objectId);
+    }
+  });
+
+  it('two pipelines create the same cluster at once: one creates, the other gets 412, finds it and converges; nothing is lost', async () => {
+    const path = clusterPath('aks-race');
+    emulators.arm.barrier({ method: 'PUT', path, parties: 2 });
+    const mark = emulators.arm.requests.length;
+    const [a, b] = await Promise.all([
+      aks('aks-race', { systemPoolCount: '1' }),
+      aks('aks-race', { systemPoolCount: '1', tags: 'env=dev\nowner=platform\nteam=b' }),
+    ]);
+    expectSucceeded(a);
+    expectSucceeded(b);
+    const puts = emulators.arm.requests.slice(mark).filter((r) => r.method === 'PUT' && r.path === path);
+    expect(puts.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(puts.filter((r) => r.status === 412)).toEqual([expect.objectContaining({ headers: expect.objectContaining({ 'if-none-match': '*' }) })]);
+    expect([a, b].filter((run) => log(run).includes('Cluster aks-race changed since it was read (another writer was first: 412 Precondition Failed); reading it again and deciding anew.'))).toHaveLength(1);
+    expect(resource('aks-race')!.resource.tags).toMatchObject({ team: 'b', 'managed-by': 'aks-gitops-tasks' });
+    for (const run of [a, b]) expect(await namespacesWith(kubeconfigOf(run).path)).toContain('kube-system');
+    await (await sdkClient()).managedClusters.beginDeleteAndWait(RG, 'aks-race', { updateIntervalInMs: 100 });
+  });
+
+  it('a stopped cluster is reported, not written, and no credentials are fetched', async () => {
+    emulators.arm.setPowerState(emulators.subscriptionId, RG, 'aks-dev', 'Stopped');
+    try {
+      const mark = emulators.arm.requests.length;
+      const run = await aks('aks-dev', { systemPoolCount: '5' });
+      expect(run.result).toBe('Failed');
+      expect(run.errors).toEqual([expect.stringContaining('Cluster aks-dev is stopped (power state Stopped): AKS allows only start and delete on a stopped cluster, so nothing was written and no credentials were fetched.')]);
+      expect(run.errors[0]).toContain(`az aks start --resource-group ${RG} --name aks-dev`);
+      expect(writes('aks-dev', mark)).toEqual([]);
+      expect(emulators.arm.requests.slice(mark).filter((r) => r.path.includes('listCluster'))).toEqual([]);
+    } finally {
+      emulators.arm.setPowerState(emulators.subscriptionId, RG, 'aks-dev', 'Running');
+    }
   });
 });
 
