@@ -30,7 +30,10 @@ import { InputError } from '../pipeline/errors';
 export interface AccessEnvironment {
   arm: ResourceManager;
   subscriptionId: string;
-  /** The service connection's application (client) id, for the commands in messages. */
+  /**
+   * The service connection's application (client) id, for the commands in messages. The pipeline
+   * masks a service connection's ids in logs, so the task leaves it out and names where to find it.
+   */
   clientId?: string;
 }
 
@@ -96,7 +99,7 @@ export async function checkPermissions(env: AccessEnvironment, needs: Need[], in
     missing.push(...group.filter((n) => !isPermitted(permissions, n.action)));
   }
   if (!missing.length) return;
-  const assignee = env.clientId ?? '<application id of the service connection>';
+  const assignee = env.clientId ?? "<the service connection's application (client) id>";
   throw new TaskError(
     `The service connection (input 'azureSubscription') may not ${VERB[intent]} cluster ${t.name}, so nothing was written: ${missing.map((m) => `it lacks ${m.action} on ${m.where} (input '${m.input}')`).join('; ')}.`,
     `Grant its service principal ${missing.map((m) => m.roles).join(', and ')}: ${missing.map((m) => `az role assignment create --assignee ${assignee} --role '${m.grant}' --scope ${m.scope}`).join(' ; ')}. New role assignments can take a few minutes to apply.`,

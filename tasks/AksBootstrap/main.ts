@@ -14,7 +14,7 @@ main(definition as TaskDefinition, async (ctx) => {
   const { client, azure } = connectAzure(o.azure, 'azureSubscription', {
     onSecret: secret, oidc: pipelineOidcRequest(ctx.agent, secret), userAgentPrefix: `AksBootstrap/${versionOf(definition as TaskDefinition)}`, proxy: ctx.proxy,
   });
-  const w = { access: { arm: new ResourceManager(client.pipeline, azure.resourceManagerUrl), subscriptionId: azure.subscriptionId, clientId: azure.clientId } };
+  const w = { access: { arm: new ResourceManager(client.pipeline, azure.resourceManagerUrl), subscriptionId: azure.subscriptionId } };
   const run = { log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress, signal: ctx.signal, deadline: new Deadline(o.timeoutMinutes * 60_000), pollIntervalMs: 5000 };
   ctx.log.info(`Cluster ${o.clusterName} in resource group ${o.resourceGroup} (subscription ${azure.subscriptionId}): mode ${o.mode}.`);
   if (!o.spec) {

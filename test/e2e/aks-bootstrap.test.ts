@@ -514,7 +514,7 @@ describe('AksBootstrap@1 and what AKS checks', () => {
       expect(refused.result).toBe('Failed');
       expect(refused.errors).toHaveLength(1);
       expect(refused.errors[0]).toContain(`The service connection (input 'azureSubscription') may not create cluster aks-perm, so nothing was written: it lacks Microsoft.Network/virtualNetworks/subnets/join/action on subnet ${subnetId} (input 'subnetId'); it lacks Microsoft.Authorization/roleAssignments/write on subnet ${subnetId} (input 'grantSubnetAccess').`);
-      expect(refused.errors[0]).toContain(`az role assignment create --assignee ${app.clientId} --role 'Network Contributor' --scope ${subnetId}`);
+      expect(refused.errors[0]).toContain(`az role assignment create --assignee <the service connection's application (client) id> --role 'Network Contributor' --scope ${subnetId}`);
       expectNothingSecret(refused);
       expect(arm.requests.slice(mark).filter((r) => r.method === 'PUT')).toEqual([]);
 
