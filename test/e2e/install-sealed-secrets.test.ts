@@ -142,7 +142,7 @@ describe('InstallSealedSecrets@1', () => {
     const entry = new RegExp(`^## v${version.replace(/\./g, '\\.')}\\s*\\n([\\s\\S]*?)(?=^## )`, 'm').exec(notes);
     expect(entry, `no entry for v${version} in its RELEASE-NOTES.md`).not.toBeNull();
     expect(entry![1]).not.toMatch(/incomplete release/i);
-    expect(entry![1]).toMatch(/\(#\d+\)/);
+    expect(entry![1]).toMatch(/#\d+/);
   });
 
   it.each<[SealingScope, boolean, boolean]>([
