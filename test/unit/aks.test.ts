@@ -150,6 +150,18 @@ describe("Azure's errors", () => {
     const unreachable = azureError(Object.assign(new Error('getaddrinfo ENOTFOUND management.azure.com'), { name: 'RestError', code: 'ENOTFOUND' }), 'Reading cluster aks') as TaskError;
     expect(unreachable.message).toBe('Reading cluster aks failed: Azure Resource Manager could not be reached: getaddrinfo ENOTFOUND management.azure.com');
 
+    // AKS's cross-field refusals reach the task with code and message only (a long-running
+    // operation's first answer): the input is found by code, or by AKS's wording.
+    const lts = azureError(rest(400, 'K8sVersionNotSupported', 'Managed cluster aks is on version 1.30.14, which is only available for Long-Term Support (LTS).'), 'Creating cluster aks') as TaskError;
+    expect(lts.message).toContain("(input 'kubernetesVersion')");
+    expect(lts.hint).toContain("tier 'Premium' and supportPlan 'AKSLongTermSupport'");
+    expect((azureError(rest(400, 'DnsServiceIpOutOfServiceCidr', 'The DNS service IP 10.1.0.10 is out of the range defined by service CIDR 10.0.0.0/16.'), 'x') as TaskError).message).toContain("(input 'dnsServiceIp')");
+    expect((azureError(rest(400, 'ServiceCidrOverlapExistingSubnetsCidr', 'The specified service CIDR 10.240.0.0/16 is conflicted with an existing subnet CIDR 10.240.0.0/22'), 'x') as TaskError).message).toContain("(input 'serviceCidr')");
+    const nat = azureError(rest(400, 'InvalidParameter', "Outbound type is managedNATGateway but agent pool 'system' is using custom VNet, which is not allowed."), 'x') as TaskError;
+    expect(nat.message).toContain("(input 'outboundType')");
+    expect(nat.hint).toContain('userAssignedNATGateway');
+    expect((azureError(rest(412, 'PreconditionFailed', 'stale'), 'x') as TaskError).hint).toContain('Another writer changed the cluster');
+
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(azureError(abort, 'x')).toBe(abort);
   });
