@@ -56,12 +56,13 @@ export function isPermitted(permissions: Permission[], action: string): boolean 
 }
 
 export class ResourceManager {
-  private readonly httpClient: HttpClient = createDefaultHttpClient();
-
   constructor(
+    /** The ARM client's pipeline (`ContainerServiceClient.pipeline`): its token, retries and proxy policies. */
     private readonly pipeline: Pipeline,
     /** The Resource Manager URL, e.g. https://management.azure.com (no trailing slash). */
     private readonly endpoint: string,
+    /** The HTTP client the ARM client was given, if any (the default one otherwise). */
+    private readonly httpClient: HttpClient = createDefaultHttpClient(),
   ) {}
 
   private async call<T>(method: 'GET' | 'PUT', path: string, apiVersion: string, signal?: AbortSignal, body?: unknown): Promise<{ status: number; body: T | undefined }> {
