@@ -1,4 +1,5 @@
 import type { ChangeSet } from '../kube/changeset';
+import type { ProxySettings } from '../net/proxy';
 import { KubeApiError, ObjectFailedError } from '../kube/errors';
 import { type ManifestSource, loadManifests } from '../kube/manifests';
 import { refOf, type KubeObject } from '../kube/objects';
@@ -12,6 +13,8 @@ import { type TreeNode, waitForTree } from './tree';
 
 export interface BootstrapOptions extends InstallShape {
   version: string;
+  /** The agent's proxy, for the release download. */
+  proxy?: ProxySettings;
   install: { baseUrl: string } | { file: string };
   sha256?: string;
   sync: Omit<SyncSpec, 'namespace' | 'secretName' | 'serviceAccountName'>;
@@ -61,7 +64,7 @@ const MANAGED_BY_FLUX = 'kustomize.toolkit.fluxcd.io/name';
 export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOptions): Promise<BootstrapResult> {
   const source: ManifestSource = 'file' in o.install ? { file: o.install.file } : { url: installUrl(o.install.baseUrl, o.version), sha256: o.sha256 };
   o.progress(5, `Reading Flux ${o.version} install manifests from ${'file' in source ? source.file : source.url}`);
-  const shaped = shapeInstall(await loadManifests([source], { signal: o.signal }), o);
+  const shaped = shapeInstall(await loadManifests([source], { signal: o.signal, proxy: o.proxy }), o);
   const images = imagesOf(shaped.deployments);
 
   const secret = sourceSecret(o.sync.name, o.namespace, o.credential);

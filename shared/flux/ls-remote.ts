@@ -1,17 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { proxyAgentFor, type ProxySettings } from '../net/proxy';
 
 /**
  * The commit at the head of a branch, read over Git's smart HTTP protocol (what `git ls-remote`
  * does), with the same basic-auth credential Flux uses; no git binary, no credential on a command
  * line. Returns undefined when the server cannot be asked this way.
  */
-export async function branchHead(url: string, branch: string, auth?: { username: string; password: string }, caPem?: string, signal?: AbortSignal): Promise<string> {
+export async function branchHead(url: string, branch: string, auth?: { username: string; password: string }, caPem?: string, signal?: AbortSignal, proxy?: ProxySettings): Promise<string> {
   const target = new URL(`${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`);
   const headers: Record<string, string> = { 'User-Agent': 'git/2.39 aks-gitops-tasks', Accept: 'application/x-git-upload-pack-advertisement' };
   if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   const body = await new Promise<Buffer>((resolve, reject) => {
-    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { headers, ca: caPem, signal }, (res) => {
+    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { headers, ca: caPem, signal, agent: proxyAgentFor(target, proxy, caPem ? { ca: caPem } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -21,6 +21,9 @@ export class TaskLibAgent implements AgentPort {
   }
 
   variable(name: string): string | undefined {
+    // A secret variable (e.g. Agent.ProxyPassword) from the vault: getVariable would print it in a debug line.
+    const known = im._knownVariableMap[variableKey(name)];
+    if (known?.secret) return im._vault.retrieveSecret(`SECRET_${variableKey(name)}`) || undefined;
     return tl.getVariable(name) || undefined;
   }
 

@@ -8,8 +8,11 @@ import { type ImageSource, imagesOf, pullSecretObject, requireExistingPullSecret
 import { type KeyPairFacts, checkKeyPair, shortId } from './key-pair';
 import { keySecret } from './key-secret';
 import { sealSecret } from './seal';
+import type { ProxySettings } from '../net/proxy';
 
 export interface InstallOptions {
+  /** The agent's proxy, for the release download. */
+  proxy?: ProxySettings;
   certPem: string;
   keyPem: string;
   version: string;
@@ -61,7 +64,7 @@ export async function installSealedSecrets(manager: ResourceManager, o: InstallO
   const key = checkKeyPair(o.certPem, o.keyPem);
   const source: ManifestSource = 'file' in o.manifest ? { file: o.manifest.file } : { url: releaseUrl(o.manifest.baseUrl, o.version), sha256: o.sha256 };
   o.progress(5, `Reading the controller manifests from ${'file' in source ? source.file : source.url}`);
-  const manifests = await loadManifests([source], { signal: o.signal });
+  const manifests = await loadManifests([source], { signal: o.signal, proxy: o.proxy });
   const controller = prepareControllerManifests(manifests, o, shortId(o.certPem));
   const images = imagesOf([controller.deployment]);
   // A pull secret the controller names must exist before it starts: checked before any write.

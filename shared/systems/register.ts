@@ -85,7 +85,8 @@ export async function registerSystem(repos: AzureRepos, o: RegisterOptions): Pro
     o.progress(15, `Checking ClusterRoles ${o.spec.clusterRole}${o.spec.entraGroup ? ` and ${o.spec.entraGroup.clusterRole}` : ''}`);
     rules = await checkClusterRoles(repos, platform, targetHead, o);
   }
-  const gitUrl = team ? cloneUrl(team.remoteUrl) : predictedUrl(repos, project, o.systemRepository);
+  // Known once the team repository exists (it is created below, after every check).
+  let gitUrl = team ? cloneUrl(team.remoteUrl) : '';
 
   // What the platform repository should hold, and the branch to compare with.
   o.progress(30, `Rendering ${folder}`);
@@ -118,8 +119,8 @@ export async function registerSystem(repos: AzureRepos, o: RegisterOptions): Pro
       o.progress(45, `Creating repository ${o.systemRepository} in ${project.name}`);
       team = await repos.createRepository(project, o.systemRepository);
       result.repositoryCreated = true;
-      o.log(`Created repository ${team.name}: ${cloneUrl(team.remoteUrl)}`);
-      if (cloneUrl(team.remoteUrl) !== gitUrl) throw new ReposError(`Azure DevOps gave repository ${team.name} the clone URL ${team.remoteUrl}, not the expected ${gitUrl}.`, 'Run again: the next run reads the URL from the repository.');
+      gitUrl = cloneUrl(team.remoteUrl);
+      o.log(`Created repository ${team.name}: ${gitUrl}`);
     }
     if (starter?.changes.length) {
       const path = repoPath(o.spec.source.path) || '/';
@@ -248,8 +249,4 @@ function cloneUrl(remoteUrl: string): string {
   url.username = '';
   url.password = '';
   return url.toString();
-}
-
-function predictedUrl(repos: AzureRepos, project: Project, name: string): string {
-  return `${repos.organizationUrl.replace(/\/?$/, '/')}${encodeURIComponent(project.name)}/_git/${encodeURIComponent(name)}`;
 }

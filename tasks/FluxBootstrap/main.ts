@@ -17,10 +17,10 @@ main(definition as TaskDefinition, async (ctx) => {
   const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, o.connection)), { log: ctx.log.debug });
   try {
     const r = await bootstrapFlux(manager, {
-      ...o, credential, signal: ctx.signal, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,
+      ...o, credential, signal: ctx.signal, proxy: ctx.proxy, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,
       // What Flux says about the source is the verdict; not reading the head here only means
       // Flux is asked to reconcile and its revision is taken.
-      headRevision: canAskHead ? () => branchHead(o.sync.url, o.sync.branch, o.token ? { username: o.username, password: o.token } : undefined, o.caPem, ctx.signal)
+      headRevision: canAskHead ? () => branchHead(o.sync.url, o.sync.branch, o.token ? { username: o.username, password: o.token } : undefined, o.caPem, ctx.signal, ctx.proxy)
         .catch((e: Error) => void ctx.log.warning(`Could not read the head of ${o.sync.branch} (${e.message}); waiting for what source-controller fetches.`)) : undefined,
     });
     ctx.output('fluxVersion', o.version);

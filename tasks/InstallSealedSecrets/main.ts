@@ -22,7 +22,7 @@ main(definition as TaskDefinition, async (ctx) => {
   const { installSealedSecrets } = await import('../../shared/sealed-secrets/install');
   const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, o.connection)), { log: ctx.log.debug });
   try {
-    const r = await installSealedSecrets(manager, { ...o, ...pair, signal: ctx.signal, log: ctx.log.info, progress: ctx.log.progress });
+    const r = await installSealedSecrets(manager, { ...o, ...pair, signal: ctx.signal, proxy: ctx.proxy, log: ctx.log.info, progress: ctx.log.progress });
     r.warnings.forEach(ctx.log.warning);
     const certPath = join(ctx.tempDir, `sealed-secrets-${o.namespace}-${r.keySecretName}.pem`);
     writeFileSync(certPath, pair.certPem);

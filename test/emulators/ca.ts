@@ -3,7 +3,7 @@
 // emulator trusts the CA through NODE_EXTRA_CA_CERTS, which Node reads only at process start.
 // So this must be synchronous: vitest.config.ts calls it before any worker is forked.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +29,12 @@ function filesIn(dir: string): EmulatorCaFiles {
   return { caPath: join(dir, 'ca.pem'), certPath: join(dir, 'server.pem'), keyPath: join(dir, 'server-key.pem') };
 }
 
+const SERVER_NAMES = 'IP:127.0.0.1,DNS:localhost,DNS:*.azure.test';
+
 function complete(files: EmulatorCaFiles): boolean {
-  return existsSync(files.caPath) && existsSync(files.certPath) && existsSync(files.keyPath);
+  if (!(existsSync(files.caPath) && existsSync(files.certPath) && existsSync(files.keyPath))) return false;
+  // A serving certificate from before the names were added is made anew.
+  return (new X509Certificate(readFileSync(files.certPath)).subjectAltName ?? '').includes('*.azure.test');
 }
 
 function openssl(cwd: string, args: string[]): void {
@@ -52,7 +56,8 @@ export function ensureEmulatorCa(): EmulatorCaFiles {
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
         'extendedKeyUsage=serverAuth',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        // *.azure.test: names only a test's forward proxy resolves (requests that skip it fail).
+        `subjectAltName=${SERVER_NAMES}`,
       ].join('\n') + '\n',
     );
     openssl(work, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem',
@@ -64,6 +69,12 @@ export function ensureEmulatorCa(): EmulatorCaFiles {
       '-out', 'server.pem', '-days', '3650', '-extfile', 'server.ext']);
     for (const leftover of ['server.csr', 'server.ext', 'ca.srl']) rmSync(join(work, leftover), { force: true });
     try {
+      if (existsSync(emulatorCaDir)) {
+        // An older CA (without today's names): set aside, then replaced whole.
+        const old = `${emulatorCaDir}.old-${process.pid}-${Date.now()}`;
+        renameSync(emulatorCaDir, old);
+        rmSync(old, { recursive: true, force: true });
+      }
       renameSync(work, emulatorCaDir);
     } catch (error) {
       // Another process won the race; its CA is as good as ours.

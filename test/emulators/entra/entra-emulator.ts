@@ -269,8 +269,10 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     sendJson(response, 200, body, { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' });
   }
 
-  function openIdConfiguration(tenantId: string, v2: boolean): JsonObject {
-    const prefix = `${base}/${tenantId}`;
+  /** Endpoints under the name the client used (Entra answers login.microsoftonline.com and its aliases alike); the issuer stays the tenant's. */
+  function openIdConfiguration(tenantId: string, v2: boolean, host: string | undefined): JsonObject {
+    const origin = host ? `https://${host}` : base;
+    const prefix = `${origin}/${tenantId}`;
     return v2
       ? {
           token_endpoint: `${prefix}/oauth2/v2.0/token`,
@@ -281,9 +283,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
           id_token_signing_alg_values_supported: ['RS256'],
           response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
           scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-          issuer: v2Issuer(tenantId),
+          // Under the name asked for, as Entra's own hosts answer: MSAL accepts only an issuer on the
+          // authority's host (or a Microsoft one).
+          issuer: `${origin}/${tenantId}/v2.0`,
           request_uri_parameter_supported: false,
-          userinfo_endpoint: `${base}/oidc/userinfo`,
+          userinfo_endpoint: `${origin}/oidc/userinfo`,
           authorization_endpoint: `${prefix}/oauth2/v2.0/authorize`,
           device_authorization_endpoint: `${prefix}/oauth2/v2.0/devicecode`,
           end_session_endpoint: `${prefix}/oauth2/v2.0/logout`,
@@ -296,7 +300,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       : {
           token_endpoint: `${prefix}/oauth2/token`,
           token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-          jwks_uri: `${base}/common/discovery/keys`,
+          jwks_uri: `${origin}/common/discovery/keys`,
           response_modes_supported: ['query', 'fragment', 'form_post'],
           subject_types_supported: ['pairwise'],
           id_token_signing_alg_values_supported: ['RS256'],
@@ -320,7 +324,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       }
       if (request.method === 'GET' && (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')) {
         if (!tenantId || !tenantApps(tenantId)) return fail(response, aadstsErrors.tenantNotFound(tenantId ?? ''));
-        return sendJson(response, 200, openIdConfiguration(tenantId, route.startsWith('v2.0')));
+        return sendJson(response, 200, openIdConfiguration(tenantId, route.startsWith('v2.0'), request.headers.host));
       }
       if (request.method === 'POST' && (route === 'oauth2/v2.0/token' || route === 'oauth2/token')) {
         return tokenEndpoint(request, response, tenantId, route.startsWith('oauth2/v2.0'));
