@@ -88,6 +88,13 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       const connection = devops.addServiceConnection({ name, project: project.name });
       const app = entra.addApp({ tenantId, clientId: randomUUID(), federated: { issuer: devops.oidcIssuer, subject: connection.subject }, groups: landingZone.adminGroupObjectIds });
       servicePrincipal = { clientId: app.clientId, objectId: app.objectId };
+      // What the README asks of the service connection: Contributor on the clusters' resource
+      // groups, Network Contributor on the subnets (the emulator then checks every call).
+      arm.grantClusterDeployer({
+        principalId: app.objectId,
+        resourceGroupIds: landingZone.clusterResourceGroups.map((g) => `/subscriptions/${subscriptionId}/resourceGroups/${g}`),
+        subnetIds: landingZone.subnets.map((subnet) => subnet.id),
+      });
       serviceConnections[name] = {
         id: connection.id,
         type: 'azurerm',
