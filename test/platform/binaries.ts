@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { binaryPaths } from './bins/build.mjs';
 
 export type BinaryName =
-  | 'etcd' | 'kube-apiserver' | 'kubectl'
+  | 'etcd' | 'kube-apiserver' | 'kubectl' | 'kube-controller-manager' | 'kube-scheduler'
   | 'source-controller' | 'kustomize-controller' | 'notification-controller'
   | 'sealed-secrets-controller' | 'kubeseal';
 

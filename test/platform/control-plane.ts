@@ -1,7 +1,6 @@
 // A Kubernetes control plane from the real binaries: etcd and kube-apiserver on free 127.0.0.1
-// ports, with their own PKI, in a temp folder. Several may run at once (one per emulated AKS
-// cluster). There is no controller-manager or scheduler: see controller-manager.ts and kubelet.ts
-// for the parts of them the platform plays.
+// ports, with their own PKI, in a temp folder, and (with `controllers`) kube-controller-manager and
+// kube-scheduler. Several may run at once (one per emulated AKS cluster).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,13 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** Appended to kube-apiserver's arguments (later flags win). */
   extraApiServerArgs?: string[];
+  /** Also run the real kube-controller-manager and kube-scheduler. */
+  controllers?: boolean;
+  /**
+   * Unix socket of an HTTP CONNECT proxy into the cluster's network (cluster-network.ts): the
+   * API server's egress selector for the "cluster" network (service and pod proxy, kubelet).
+   */
+  egressSocket?: string;
 }
 
 export interface ControlPlane {
@@ -38,9 +44,9 @@ export interface ControlPlane {
   /** The service-account token issuer (the `iss` of TokenRequest tokens). */
   serviceAccountIssuer: string;
   dir: string;
-  /** etcd's and kube-apiserver's output, and the audit log (JSON lines: audit-log.ts reads it). */
-  logs: { etcd: string; apiserver: string; audit: string };
-  pids: { etcd: number; apiserver: number };
+  /** Each component's output, and the audit log (JSON lines: audit-log.ts reads it). */
+  logs: { etcd: string; apiserver: string; audit: string; controllerManager?: string; scheduler?: string };
+  pids: { etcd: number; apiserver: number; controllerManager?: number; scheduler?: number };
   /** An admin REST client. */
   api: KubeApi;
   stop(): Promise<void>;
@@ -50,9 +56,9 @@ export interface ControlPlane {
  * Admission: kube-apiserver 1.36's default set stays on (NamespaceLifecycle, LimitRanger,
  * ServiceAccount, PodSecurity, Priority, ResourceQuota, MutatingAdmissionPolicy,
  * ValidatingAdmissionPolicy, the webhooks, ...), plus NodeRestriction as on AKS.
- * envtest disables ServiceAccount because no controller creates `default` accounts; here the
- * plugin only ever sees Pods (nothing creates any) and controller-manager.ts creates the
- * `default` accounts, so it stays on and behaves as in a real cluster.
+ * envtest disables ServiceAccount because no controller creates `default` accounts; here
+ * kube-controller-manager (or the stand-in in controller-manager.ts) creates them, so it stays on
+ * and behaves as in a real cluster.
  */
 const ADMISSION_ADDITIONS = ['NodeRestriction'];
 
@@ -84,7 +90,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 }
 
 async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const bins = platformBinaries(['etcd', 'kube-apiserver']);
+  const bins = platformBinaries(['etcd', 'kube-apiserver', ...(opts.controllers ? ['kube-controller-manager', 'kube-scheduler'] as const : [])]);
   const name = opts.name ?? 'local';
   const dir = mkdtempSync(join(opts.baseDir ?? tmpdir(), `k8s-${name.replace(/[^a-z0-9-]/gi, '')}-`));
   const forgetDir = removeAtExit(dir);
@@ -112,13 +118,37 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
     const admin = issueCert(pki, ca, 'admin', { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
     const sa = createSigningKeyPair(pki, 'sa');
     const adminToken = randomBytes(24).toString('hex');
+    // kube-controller-manager and kube-scheduler authenticate as the users the bootstrap RBAC
+    // policy names (system:kube-controller-manager, system:kube-scheduler), with tokens.
+    const componentTokens = { controllerManager: randomBytes(24).toString('hex'), scheduler: randomBytes(24).toString('hex') };
     const tokenFile = join(pki, 'tokens.csv');
-    writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
+    writeFileSync(tokenFile, [
+      `${adminToken},admin,admin-uid,"system:masters"`,
+      `${componentTokens.controllerManager},system:kube-controller-manager,kube-controller-manager-uid`,
+      `${componentTokens.scheduler},system:kube-scheduler,kube-scheduler-uid`,
+      '',
+    ].join('\n'), { mode: 0o600 });
 
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-    const logs = { etcd: join(dir, 'logs', 'etcd.log'), apiserver: join(dir, 'logs', 'kube-apiserver.log'), audit: join(dir, 'logs', 'audit.log') };
+    const logs: ControlPlane['logs'] = { etcd: join(dir, 'logs', 'etcd.log'), apiserver: join(dir, 'logs', 'kube-apiserver.log'), audit: join(dir, 'logs', 'audit.log') };
     const auditPolicyFile = join(dir, 'audit-policy.yaml');
     writeFileSync(auditPolicyFile, AUDIT_POLICY);
+    const egressArgs: string[] = [];
+    if (opts.egressSocket) {
+      const egressFile = join(dir, 'egress-selector.yaml');
+      writeFileSync(egressFile, [
+        'apiVersion: apiserver.k8s.io/v1beta1',
+        'kind: EgressSelectorConfiguration',
+        'egressSelections:',
+        '- name: cluster',
+        '  connection:',
+        '    proxyProtocol: HTTPConnect',
+        '    transport:',
+        `      uds: {udsName: ${JSON.stringify(opts.egressSocket)}}`,
+        '',
+      ].join('\n'));
+      egressArgs.push(`--egress-selector-config-file=${egressFile}`);
+    }
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     const etcd = startProcess({
@@ -172,6 +202,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
         '--audit-log-format=json',
         // Events are written while the request is served, not batched, so they show up at once.
         '--audit-log-mode=blocking',
+        ...egressArgs,
         ...(opts.extraApiServerArgs ?? []),
       ],
       env,
@@ -196,6 +227,65 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
 
+    const pids: ControlPlane['pids'] = { etcd: etcd.pid, apiserver: apiserver.pid };
+    if (opts.controllers) {
+      const componentKubeconfig = (file: string, token: string) => {
+        const path = join(pki, file);
+        writeFileSync(path, kubeconfigFor({ name, server, caPem: ca.certPem, token }), { mode: 0o600 });
+        return path;
+      };
+      logs.controllerManager = join(dir, 'logs', 'kube-controller-manager.log');
+      logs.scheduler = join(dir, 'logs', 'kube-scheduler.log');
+      const controllerManager = startProcess({
+        name: `kube-controller-manager (${name})`,
+        command: bins['kube-controller-manager'],
+        args: [
+          `--kubeconfig=${componentKubeconfig('controller-manager.kubeconfig', componentTokens.controllerManager)}`,
+          // No serving port: nothing scrapes it here, and free ports are a shared resource.
+          '--secure-port=0',
+          '--leader-elect=false',
+          // Each controller acts as its own service account in kube-system, as on AKS.
+          '--use-service-account-credentials=true',
+          `--service-account-private-key-file=${sa.keyFile}`,
+          `--root-ca-file=${ca.certFile}`,
+          `--cluster-signing-cert-file=${ca.certFile}`,
+          `--cluster-signing-key-file=${ca.keyFile}`,
+          `--cluster-name=${name}`,
+          '--profiling=false',
+          '--v=1',
+        ],
+        env,
+        cwd: dir,
+        logFile: logs.controllerManager,
+      });
+      processes.push(controllerManager);
+      const scheduler = startProcess({
+        name: `kube-scheduler (${name})`,
+        command: bins['kube-scheduler'],
+        args: [
+          `--kubeconfig=${componentKubeconfig('scheduler.kubeconfig', componentTokens.scheduler)}`,
+          '--secure-port=0',
+          '--leader-elect=false',
+          '--profiling=false',
+          '--v=1',
+        ],
+        env,
+        cwd: dir,
+        logFile: logs.scheduler,
+      });
+      processes.push(scheduler);
+      pids.controllerManager = controllerManager.pid;
+      pids.scheduler = scheduler.pid;
+      // The serviceaccount and root-ca-cert-publisher controllers have run once `default` has both.
+      await pollUntil('kube-controller-manager', async () => !!(await client.find('/api/v1/namespaces/default/serviceaccounts/default'))
+        && !!(await client.find('/api/v1/namespaces/default/configmaps/kube-root-ca.crt')), {
+        timeoutMs: opts.startTimeoutMs ?? 60_000,
+        intervalMs: 200,
+        failIf: () => (controllerManager.running ? undefined : `kube-controller-manager exited:\n${tailOf(logs.controllerManager!)}`)
+          ?? (scheduler.running ? undefined : `kube-scheduler exited:\n${tailOf(logs.scheduler!)}`),
+      });
+    }
+
     let stopped: Promise<void> | undefined;
     return {
       name,
@@ -209,7 +299,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
       serviceAccountIssuer,
       dir,
       logs,
-      pids: { etcd: etcd.pid, apiserver: apiserver.pid },
+      pids,
       api,
       stop: () => (stopped ??= stop()),
     };

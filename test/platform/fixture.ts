@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { gitClient, type GitClient } from './git-server.js';
 import { KubeApi } from './kube-api.js';
+import { pickRuntime } from './node-agent.js';
 import type { ControllerRuntimeInfo } from './kubelet.js';
 import { startCluster, type Cluster, type ClusterInfo, type ClusterOptions, type PlatformInfo } from './platform.js';
 import { pollUntil, tailOf } from './processes.js';
@@ -95,7 +96,7 @@ function handleFor(info: ClusterInfo): ClusterHandle {
       return []; // being rewritten; the next read sees it
     }
   };
-  const controller = (namespace: string, name: string) => controllers().find((c) => c.namespace === namespace && c.name === name);
+  const controller = (namespace: string, name: string) => pickRuntime(controllers(), namespace, name);
   return {
     info,
     api,

@@ -1,12 +1,17 @@
 // The local platform put together: clusters (control plane + the controller-manager and kubelet
 // parts the platform plays), a git server and a release server.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { platformBinaries, type BinaryPaths } from './binaries.js';
+import { startClusterNetwork, type ClusterNetwork } from './cluster-network.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startGitServer, type GitServer, type GitServerInfo } from './git-server.js';
 import { conditionOf, type KubeApi } from './kube-api.js';
 import { startKubelet, type Kubelet } from './kubelet.js';
 import { startControllerManager, type ControllerManager } from './controller-manager.js';
+import { startNodeAgent, type NodeAgent } from './node-agent.js';
+import { removeAtExit } from './processes.js';
 import { startReleaseServer, type ReleaseServer } from './release-server.js';
 
 /** Connection facts of one cluster; plain data, so it can cross process boundaries. */
@@ -21,10 +26,16 @@ export interface ClusterInfo {
   /** JSON file of ControllerRuntimeInfo[]: where each controller the kubelet runs listens. */
   kubeletStateFile: string;
   /** Log files; `audit` is the API server's audit log (every write; read it with audit-log.ts). */
-  logs: { etcd: string; apiserver: string; audit: string; controllers: string };
+  logs: { etcd: string; apiserver: string; audit: string; controllers: string; controllerManager?: string; scheduler?: string };
 }
 
-export interface ClusterOptions extends ControlPlaneOptions {
+export interface ClusterOptions extends Omit<ControlPlaneOptions, 'controllers' | 'egressSocket'> {
+  /**
+   * The real kube-controller-manager and kube-scheduler, and a node agent running the Pods
+   * (node-agent.ts) in the cluster's own network namespace (cluster-network.ts), instead of the
+   * controller-manager.ts and kubelet.ts stand-ins.
+   */
+  nodeAgent?: boolean;
   honorMinReadySeconds?: boolean;
   /** CA files the controllers trust besides the system's (SSL_CERT_FILE); default: the Azure emulators' CA. */
   trustedCaFiles?: string[];
@@ -33,7 +44,8 @@ export interface ClusterOptions extends ControlPlaneOptions {
 export interface Cluster {
   info: ClusterInfo;
   controlPlane: ControlPlane;
-  kubelet: Kubelet;
+  kubelet: Kubelet | NodeAgent;
+  network?: ClusterNetwork;
   api: KubeApi;
   stop(): Promise<void>;
 }
@@ -41,6 +53,7 @@ export interface Cluster {
 /** A control plane with the kubelet and controller-manager stand-ins: a cluster of its own. */
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   platformBinaries(); // fail early and clearly when a binary is missing
+  if (opts.nodeAgent ?? process.env.PLATFORM_NODE_AGENT === '1') return startRealCluster(opts);
   const controlPlane = await startControlPlane(opts);
   let defaults: ControllerManager | undefined;
   let kubelet: Kubelet | undefined;
@@ -188,4 +201,57 @@ function waitForAvailable(api: KubeApi, namespace: string, name: string, timeout
       && conditionOf(d, 'Available')?.status === 'True',
     timeoutMs,
   );
+}
+
+/** The control plane with the real kube-controller-manager and kube-scheduler, and the node agent. */
+async function startRealCluster(opts: ClusterOptions): Promise<Cluster> {
+  // Unix socket paths are short (108 bytes): the network's folder is in the OS temp folder.
+  const netDir = mkdtempSync(join(tmpdir(), 'k8s-net-'));
+  const forgetNetDir = removeAtExit(netDir);
+  let network: ClusterNetwork | undefined;
+  let controlPlane: ControlPlane | undefined;
+  let agent: NodeAgent | undefined;
+  const stop = async () => {
+    await agent?.stop();
+    await controlPlane?.stop();
+    await network?.stop();
+    rmSync(netDir, { recursive: true, force: true });
+    forgetNetDir();
+  };
+  try {
+    network = await startClusterNetwork(netDir);
+    controlPlane = await startControlPlane({ ...opts, controllers: true, egressSocket: network.egressSocket });
+    const agentDir = join(controlPlane.dir, 'node');
+    agent = await startNodeAgent({
+      api: controlPlane.api,
+      caPem: controlPlane.caPem,
+      apiPort: controlPlane.port,
+      network,
+      dir: agentDir,
+      trustedCaFiles: opts.trustedCaFiles,
+    });
+    await agent.synced;
+    let stopped: Promise<void> | undefined;
+    return {
+      info: {
+        name: controlPlane.name,
+        server: controlPlane.server,
+        caPem: controlPlane.caPem,
+        adminToken: controlPlane.adminToken,
+        kubeconfigPath: controlPlane.kubeconfigPath,
+        kubeconfigYaml: controlPlane.kubeconfigYaml,
+        dir: controlPlane.dir,
+        kubeletStateFile: agent.stateFile,
+        logs: { ...controlPlane.logs, controllers: agentDir },
+      },
+      controlPlane,
+      kubelet: agent,
+      network,
+      api: controlPlane.api,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }

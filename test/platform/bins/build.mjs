@@ -37,6 +37,20 @@ export const BINARIES = [
       ['gitTreeState', 'clean'], ['buildDate', '2026-01-01T00:00:00Z'],
     ]),
   },
+  {
+    name: 'kube-controller-manager', module: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager',
+    ldflags: versionFlags('k8s.io/component-base/version', [
+      ['gitVersion', K8S_VERSION], ['gitMajor', '1'], ['gitMinor', '36'],
+      ['gitTreeState', 'clean'], ['buildDate', '2026-01-01T00:00:00Z'],
+    ]),
+  },
+  {
+    name: 'kube-scheduler', module: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-scheduler',
+    ldflags: versionFlags('k8s.io/component-base/version', [
+      ['gitVersion', K8S_VERSION], ['gitMajor', '1'], ['gitMinor', '36'],
+      ['gitTreeState', 'clean'], ['buildDate', '2026-01-01T00:00:00Z'],
+    ]),
+  },
   { name: 'source-controller', module: 'source-controller', pkg: 'github.com/fluxcd/source-controller', ldflags: '' },
   { name: 'kustomize-controller', module: 'kustomize-controller', pkg: 'github.com/fluxcd/kustomize-controller', ldflags: '' },
   { name: 'notification-controller', module: 'notification-controller', pkg: 'github.com/fluxcd/notification-controller', ldflags: '' },
