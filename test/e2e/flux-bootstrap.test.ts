@@ -338,11 +338,11 @@ describe('FluxBootstrap@1 in a namespace of its own, with images from a mirror',
   });
 
   it('runs the controllers from the mirror with the pull secret, and points their events at notification-controller in that namespace', async () => {
-    const run = await install({ imageRegistry: 'docker.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: pullConfig });
+    const run = await install({ imageRegistry: 'myacr.azurecr.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: pullConfig });
     expect(run.result, run.stdout).toBe('Succeeded');
     for (const name of ['source-controller', 'kustomize-controller', 'notification-controller']) {
       const pod = await deployment(name);
-      expect(pod.containers[0]!.image).toMatch(new RegExp(`^docker\\.io/fluxcd/${name}:v`));
+      expect(pod.containers[0]!.image).toMatch(new RegExp(`^myacr\\.azurecr\\.io/fluxcd/${name}:v`));
       expect(pod.imagePullSecrets).toEqual([{ name: 'mirror-pull' }]);
       if (name !== 'notification-controller') expect(pod.containers[0]!.args).toContain(`--events-addr=http://notification-controller.${ns}.svc.cluster.local./`);
     }

@@ -113,12 +113,11 @@ describe('InstallSealedSecrets@1', () => {
   it('runs the controller from a registry mirror with a pull secret written from a secret variable', async () => {
     const password = 'mirror-password-51c0';
     const config = JSON.stringify({ auths: { 'docker.io': { username: 'mirror-reader', password } } });
-    // The local kubelet runs the controller only under its published names; docker.io keeps the name.
-    const run = await install(second, { imageRegistry: 'docker.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: b64(config) });
+    const run = await install(second, { imageRegistry: 'myacr.azurecr.io', imagePullSecret: 'mirror-pull', imagePullSecretConfig: b64(config) });
     expect(run.result, run.stdout).toBe('Succeeded');
     const pod = (await cluster.api.get<KubeObject>('/apis/apps/v1/namespaces/kube-system/deployments/sealed-secrets-controller')).spec as { template: { spec: { containers: { image: string }[]; imagePullSecrets?: { name: string }[] } } };
     expect(pod.template.spec.imagePullSecrets).toEqual([{ name: 'mirror-pull' }]);
-    expect(pod.template.spec.containers[0]!.image).toBe(`docker.io/bitnami/sealed-secrets-controller:${platform.info.releases.sealedSecretsVersion.replace(/^v/, '')}`);
+    expect(pod.template.spec.containers[0]!.image).toBe(`myacr.azurecr.io/bitnami/sealed-secrets-controller:${platform.info.releases.sealedSecretsVersion.replace(/^v/, '')}`);
     const secret = await cluster.api.get<KubeObject>('/api/v1/namespaces/kube-system/secrets/mirror-pull');
     expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
     expect(run.summaries[0]!.markdown).toContain('pulled with Secret kube-system/mirror-pull');

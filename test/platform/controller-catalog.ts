@@ -53,7 +53,7 @@ let catalog: KnownController[] | undefined;
 
 export function knownControllers(): KnownController[] {
   if (catalog) return catalog;
-  const sealedSecrets = pinnedVersion('sealed-secrets', 'github.com/bitnami-labs/sealed-secrets');
+  const sealedSecrets = pinnedVersion('sealed-secrets', 'github.com/bitnami/sealed-secrets');
   catalog = [
     flux('source-controller', [{ flag: '--storage-addr', default: ':9090' }],
       // Artifact URLs must name an address kustomize-controller can reach.
@@ -66,7 +66,7 @@ export function knownControllers(): KnownController[] {
     {
       id: 'sealed-secrets-controller',
       binary: 'sealed-secrets-controller',
-      images: ['docker.io/bitnami/sealed-secrets-controller', 'ghcr.io/bitnami-labs/sealed-secrets-controller'],
+      images: ['docker.io/bitnami/sealed-secrets-controller', 'ghcr.io/bitnami/sealed-secrets-controller', 'ghcr.io/bitnami-labs/sealed-secrets-controller'],
       // Release manifests use the tag without "v" (release.yaml: IMAGE_TAG=${VERSION_TAG#v}).
       tags: [sealedSecrets.replace(/^v/, ''), sealedSecrets],
       listenFlags: [
@@ -94,6 +94,8 @@ export function parseImage(image: string): { repository: string; tag: string } {
 
 export function controllerForImage(image: string): { controller: KnownController; tagKnown: boolean } | undefined {
   const { repository, tag } = parseImage(image);
-  const controller = knownControllers().find((c) => c.images.includes(repository));
+  // A registry mirror keeps the repository path (az acr import): myacr.azurecr.io/fluxcd/source-controller.
+  const pathOf = (r: string) => r.slice(r.indexOf('/') + 1);
+  const controller = knownControllers().find((c) => c.images.some((i) => repository === i || repository.endsWith(`/${pathOf(i)}`)));
   return controller && { controller, tagKnown: controller.tags.includes(tag) };
 }

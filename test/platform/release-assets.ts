@@ -54,7 +54,7 @@ function moduleDir(module: string, version: string): string {
 export function releaseAssets(): ReleaseAssets {
   const kubectl = platformBinaries(['kubectl']).kubectl;
   const versions = Object.fromEntries(FLUX_CONTROLLERS.map((c) => [c, pinnedVersion(c, `github.com/fluxcd/${c}`)]));
-  const sealedSecretsVersion = pinnedVersion('sealed-secrets', 'github.com/bitnami-labs/sealed-secrets');
+  const sealedSecretsVersion = pinnedVersion('sealed-secrets', 'github.com/bitnami/sealed-secrets');
   const key = createHash('sha256')
     .update(JSON.stringify({ GENERATOR_REVISION, FLUX_VERSION, versions, sealedSecretsVersion, kubectl }))
     .digest('hex').slice(0, 16);

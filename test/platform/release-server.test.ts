@@ -54,7 +54,7 @@ describe('release server', () => {
   });
 
   it("serves Sealed Secrets' controller.yaml in the shape of the upstream release asset", async () => {
-    expect(info.releases.sealedSecretsControllerUrl).toContain('/bitnami-labs/sealed-secrets/releases/download/v0.36.6/controller.yaml');
+    expect(info.releases.sealedSecretsControllerUrl).toContain('/bitnami-labs/sealed-secrets/releases/download/v0.40.0/controller.yaml');
     const { text } = await download(info.releases.sealedSecretsControllerUrl);
     expect(createHash('sha256').update(text).digest('hex')).toBe(info.releases.sealedSecretsControllerSha256);
     const objects = parseYamlObjects(text);
@@ -73,7 +73,7 @@ describe('release server', () => {
     ]);
     const deployment = objects.find((o) => o.kind === 'Deployment')!;
     expect(deployment.metadata.namespace).toBe('kube-system');
-    expect(containersOf(deployment)[0]!.image).toBe('docker.io/bitnami/sealed-secrets-controller:0.36.6');
+    expect(containersOf(deployment)[0]!.image).toBe('docker.io/bitnami/sealed-secrets-controller:0.40.0');
   });
 
   it('answers 404 for unknown assets', async () => {

@@ -55,12 +55,12 @@ export const BINARIES = [
   { name: 'kustomize-controller', module: 'kustomize-controller', pkg: 'github.com/fluxcd/kustomize-controller', ldflags: '' },
   { name: 'notification-controller', module: 'notification-controller', pkg: 'github.com/fluxcd/notification-controller', ldflags: '' },
   {
-    name: 'sealed-secrets-controller', module: 'sealed-secrets', pkg: 'github.com/bitnami-labs/sealed-secrets/cmd/controller',
-    ldflags: '-X main.VERSION=v0.36.6',
+    name: 'sealed-secrets-controller', module: 'sealed-secrets', pkg: 'github.com/bitnami/sealed-secrets/cmd/controller',
+    ldflags: '-X main.VERSION=v0.40.0',
   },
   {
-    name: 'kubeseal', module: 'sealed-secrets', pkg: 'github.com/bitnami-labs/sealed-secrets/cmd/kubeseal',
-    ldflags: '-X main.VERSION=v0.36.6',
+    name: 'kubeseal', module: 'sealed-secrets', pkg: 'github.com/bitnami/sealed-secrets/cmd/kubeseal',
+    ldflags: '-X main.VERSION=v0.40.0',
   },
 ];
 
