@@ -58,7 +58,10 @@ export async function waitForTree(manager: ResourceManager, root: KubeObject, o:
     }
     if (!live.length) break;
     const sameSource = (x: KubeObject) => sourceOf(x) === rootSource && x.kind === 'Kustomization';
-    const atRevision = (x: KubeObject) => (sameSource(x) ? appliedRevision(o.revision) : undefined);
+    // The root's revision, or what the source holds now if the branch moved on during the run (a
+    // push while waiting): either is the platform as Git says it is.
+    const now = o.readOnly ? undefined : await sourceRevision(manager, root, o.signal);
+    const atRevision = (x: KubeObject) => (sameSource(x) ? appliedRevision((r) => r === o.revision || r === now) : undefined);
 
     if (o.readOnly) {
       for (const { object, parent } of live) {
@@ -127,6 +130,13 @@ function childrenOf(parent: KubeObject): { object: KubeObject; parent: string }[
     out.push({ object: { apiVersion, kind, metadata: { name, namespace: namespace || undefined } }, parent: refOf(parent) });
   }
   return out;
+}
+
+async function sourceRevision(manager: ResourceManager, root: KubeObject, signal?: AbortSignal): Promise<string | undefined> {
+  const ref = (root.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } } | undefined)?.sourceRef;
+  if (ref?.kind !== 'GitRepository' || !ref.name) return undefined;
+  const source = await manager.get('source.toolkit.fluxcd.io/v1', 'GitRepository', ref.name, ref.namespace ?? root.metadata.namespace, signal);
+  return (source?.status as { artifact?: { revision?: string } } | undefined)?.artifact?.revision;
 }
 
 function sourceOf(o: KubeObject): string {

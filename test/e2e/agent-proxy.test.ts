@@ -101,6 +101,28 @@ describe("the agent's proxy", () => {
     expect(proxy.requests.slice(since).filter((r) => r.method === 'CONNECT' && r.target === api.host).length).toBeGreaterThan(0);
   });
 
+  it('FluxBootstrap downloads the release, reads the branch head and reaches the API server through it', async () => {
+    const repo = `proxy-platform-${Date.now().toString(36)}`;
+    const { head } = await platform.git.createRepo(repo, { files: { 'clusters/dev/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: through-proxy, namespace: default}\n' } });
+    const since = proxy.requests.length;
+    const result = await run({
+      task: 'FluxBootstrap',
+      inputs: {
+        connectionType: 'kubeconfig', kubeconfig: 'kubeconfig', gitUrl: platform.git.url(repo), gitBranch: 'main', gitPath: './clusters/dev',
+        gitUsername: platform.git.username!, gitToken: platform.git.password!, allowInsecureHttp: 'true', waitFor: 'root',
+        components: 'source-controller,kustomize-controller,notification-controller',
+        releaseBaseUrl: viaName(platform.info.releases.baseUrl, 'releases.azure.test'), fluxVersion: platform.info.releases.fluxVersion, timeoutMinutes: '4',
+      },
+    });
+    expect(result.result, result.stdout).toBe('Succeeded');
+    expect(result.variables.appliedRevision.value).toBe(`main@sha1:${head}`);
+    const seen = proxy.requests.slice(since);
+    expect(seen.map((r) => r.host)).toContain('releases.azure.test');
+    // The head check (plain HTTP here): a tunnel to the git server, as hpagent opens one for every target.
+    expect(seen.some((r) => r.method === 'CONNECT' && r.target === new URL(platform.git.url(repo)).host)).toBe(true);
+    expect(seen.some((r) => r.method === 'CONNECT' && r.target === new URL(cluster.info.server).host)).toBe(true);
+  });
+
   it('RegisterSystem talks to Azure DevOps only through it', async () => {
     const { devops } = emulators;
     devops.addProject({ name: 'platform' });
