@@ -1,4 +1,4 @@
-import { parseDockerConfig, registryProblem } from '../../shared/flux/images';
+import { readImageSource } from '../../shared/flux/image-source-inputs';
 import { readClusterConnection } from '../../shared/pipeline/cluster-connection-inputs';
 import { InputError } from '../../shared/pipeline/errors';
 import { readSecureFile } from '../../shared/pipeline/secure-file';
@@ -23,28 +23,6 @@ export function readInputs(ctx: TaskContext) {
     ...readImageSource(ctx),
     timeoutMs: (i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 5) * 60_000,
   };
-}
-
-/** A registry mirror for the controller's image and the pull secret it uses, checked. */
-function readImageSource(ctx: TaskContext) {
-  const { inputs: i } = ctx;
-  const registry = i.string('imageRegistry')?.replace(/\/+$/, '');
-  const problem = registry ? registryProblem(registry) : undefined;
-  if (problem) throw new InputError('imageRegistry', `'${registry}': ${problem}`, 'a registry host with an optional path, e.g. myacr.azurecr.io');
-  const pullSecret = i.string('imagePullSecret');
-  if (pullSecret && (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(pullSecret) || pullSecret.length > 253)) {
-    throw new InputError('imagePullSecret', `'${pullSecret}' is not a Kubernetes object name`, 'lower-case letters, digits, - and .');
-  }
-  const config = i.secret('imagePullSecretConfig');
-  if (config && !pullSecret) throw new InputError('imagePullSecretConfig', 'it is set but imagePullSecret names no Secret', 'imagePullSecret: the name of the Secret to write');
-  let pullSecretConfig: string | undefined;
-  if (config) {
-    const parsed = parseDockerConfig(config);
-    if ('problem' in parsed) throw new InputError('imagePullSecretConfig', parsed.problem, 'the .dockerconfigjson of the registry (JSON, or its base64), from a secret variable');
-    parsed.secrets.forEach((s) => ctx.secrets.add(s));
-    pullSecretConfig = parsed.json;
-  }
-  return { images: registry || pullSecret ? { registry, pullSecret } : undefined, pullSecretConfig };
 }
 
 /** The key pair as PEM, from base64 secret inputs or a secure file holding both blocks. */
