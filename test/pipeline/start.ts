@@ -3,17 +3,18 @@
 // Starts the Azure emulators (each AKS cluster a full local cluster running the real Flux and
 // Sealed Secrets controllers), a git server holding examples/platform-components and a server
 // for the release files; makes a sealing key pair; runs examples/bootstrap.yml through the local
-// runner; prints where to look; stops everything, or with --keep runs until Ctrl-C, leaving the
+// runner; each team then pushes a small workload, and it ends with the zero-to-hero table
+// (zero-to-hero.ts); prints where to look; stops everything, or with --keep runs until Ctrl-C, leaving the
 // environment files so `npm run pipeline -- <file>` can run other examples against it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildAll } from '../platform/bins/build.mjs';
 import { startReleaseServer } from '../platform/release-server';
-import { conditionOf, type KubeApi, type KubeObject } from '../platform/kube-api';
 import { parsePipeline } from './definition';
 import { writePrivateJson } from './environment';
 import { startLocalStack } from './local-stack';
-import { localStackDir, repoRoot, runPipelineFile } from './run-file';
+import { localStackDir, repoRoot } from './run-file';
+import { zeroToHero, zeroToHeroReport } from './zero-to-hero';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -26,7 +27,7 @@ const node = option('--node') === 'node24' ? 'node24' : 'node20';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
-  await buildAll();
+  const binaries = await buildAll();
   const stopping: { stop(): Promise<void> }[] = [];
   const stateDir = localStackDir();
   const stopAll = async () => {
@@ -60,14 +61,9 @@ async function main(): Promise<number> {
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
     process.once('SIGINT', onInterrupt);
-    const run = await runPipelineFile(pipelineFile, {
-      environment: stack.environment,
-      pipelineVariables: stack.pipelineVariables,
-      overrides: stack.overrides,
-      node,
-      signal: controller.signal,
-    });
+    const hero = await zeroToHero(stack, { pipelineFile, kubeseal: binaries.kubeseal, node, signal: controller.signal });
     process.off('SIGINT', onInterrupt);
+    const code = ['Failed', 'Canceled'].includes(hero.run.result) || (hero.systems.length > 0 && hero.ms === undefined) ? 1 : 0;
 
     say();
     for (const { resourceGroup, name } of stack.landingZone.clusters) {
@@ -80,12 +76,12 @@ async function main(): Promise<number> {
       say(`  KUBECONFIG=${cluster.info.kubeconfigPath}   (cluster admin; the pipeline's own Entra kubeconfig was removed with the job)`);
       say(`  controllers: ${cluster.kubelet.runtimes().map((r) => `${r.namespace}/${r.name}${r.ready ? '' : ' (not ready)'}`).join(', ') || 'none'}`);
       say(`  logs: ${cluster.info.logs.controllers} (controllers), ${cluster.info.logs.apiserver} (API server)`);
-      for (const line of await systemsStatus(cluster.api)) say(line);
     }
     say(`Platform repository: ${stack.platformRepositoryUrl} (Azure Repos emulator; bare repos in ${stack.emulators.devops.reposRoot})`);
+    for (const line of zeroToHeroReport(hero)) say(line);
     if (!keep) {
       say('Stopping everything (npm start -- --keep leaves it running).');
-      return run.result === 'Failed' || run.result === 'Canceled' ? 1 : 0;
+      return code;
     }
     say(`Environment for more pipelines: ${stateDir}`);
     say('  npm run pipeline -- examples/bootstrap.yml                 (again: changes nothing)');
@@ -96,25 +92,10 @@ async function main(): Promise<number> {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());
     });
     say('stopping...');
-    return run.result === 'Failed' || run.result === 'Canceled' ? 1 : 0;
+    return code;
   } finally {
     await stopAll();
   }
-}
-
-/** Each registered system (tenant namespace) and what its Flux Kustomization says. */
-async function systemsStatus(api: KubeApi): Promise<string[]> {
-  const namespaces = await api.get<{ items: KubeObject[] }>('/api/v1/namespaces', { labelSelector: 'toolkit.fluxcd.io/tenant' }).catch(() => ({ items: [] }));
-  if (!namespaces.items.length) return ['  systems: none registered'];
-  const lines = ['  systems:'];
-  for (const ns of namespaces.items) {
-    const name = ns.metadata.labels!['toolkit.fluxcd.io/tenant']!;
-    const sync = await api.find<KubeObject>(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns.metadata.name}/kustomizations/${name}`);
-    const ready = conditionOf(sync, 'Ready');
-    const revision = (sync?.status as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision;
-    lines.push(`    ${name.padEnd(12)} ${ready?.status === 'True' ? 'Ready' : `not ready (${ready?.reason ?? 'no status'}: ${ready?.message ?? ''})`}${revision ? `  ${revision}` : ''}`);
-  }
-  return lines;
 }
 
 main().then((code) => process.exit(code), (error: unknown) => {
