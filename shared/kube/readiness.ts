@@ -25,7 +25,11 @@ export function readinessOf(o: KubeObject): Readiness {
   if (o.kind === 'Namespace') {
     return status.phase === 'Terminating' ? { state: 'pending', message: 'namespace is terminating' } : ready('active');
   }
-  if (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'ReplicaSet') return workload(o, status, generation, observed);
+  if (o.metadata.deletionTimestamp && WORKLOADS.has(o.kind)) return { state: 'pending', message: 'being deleted' };
+  if (o.kind === 'Deployment') return deployment(o, status, generation, observed);
+  if (o.kind === 'StatefulSet') return statefulSet(o, status, generation, observed);
+  if (o.kind === 'DaemonSet') return daemonSet(status, generation, observed);
+  if (o.kind === 'ReplicaSet') return replicaSet(o, status, generation, observed);
 
   const conds = conditionsOf(o);
   if (conds.length === 0 && observed === undefined) return ready('exists');
@@ -44,17 +48,102 @@ export function readinessOf(o: KubeObject): Readiness {
   return { state: main.status === 'False' ? 'failed' : 'pending', message: describe(main) };
 }
 
-function workload(o: KubeObject, status: Record<string, unknown>, generation?: number, observed?: number): Readiness {
-  if (generation !== undefined && (observed ?? 0) < generation) return { state: 'pending', message: 'waiting for the rollout to be observed' };
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
+
+// The workload rules are kstatus's (sigs.k8s.io/cli-utils pkg/kstatus/status/core.go), which Flux's
+// health checks use: the controller has seen the latest spec, every replica runs the latest
+// template, enough of them are ready and available, and none of an older template is left.
+const num = (status: Record<string, unknown>, field: string, fallback = 0) => (typeof status[field] === 'number' ? status[field] as number : fallback);
+const replicasOf = (o: KubeObject) => ((o.spec ?? {}) as { replicas?: number }).replicas ?? 1;
+const pending = (message: string): Readiness => ({ state: 'pending', message });
+
+function generationObserved(kind: string, generation?: number, observed?: number): Readiness | undefined {
+  if (generation !== undefined && observed !== undefined && observed !== generation) {
+    return pending(`${kind} generation is ${generation}, but latest observed generation is ${observed}`);
+  }
+  return undefined;
+}
+
+function deployment(o: KubeObject, status: Record<string, unknown>, generation?: number, observed?: number): Readiness {
+  if (generation !== undefined && observed === undefined) return pending('waiting for the rollout to be observed');
+  const unobserved = generationObserved('Deployment', generation, observed);
+  if (unobserved) return unobserved;
   const progressing = condition(o, 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') return { state: 'failed', message: describe(progressing) };
-  const spec = (o.spec ?? {}) as { replicas?: number };
-  const want = spec.replicas ?? 1;
-  const updated = (status.updatedReplicas as number | undefined) ?? 0;
-  const available = (status.availableReplicas as number | undefined) ?? (status.readyReplicas as number | undefined) ?? 0;
-  if (updated < want) return { state: 'pending', message: `${updated} of ${want} replicas updated` };
-  if (available < want) return { state: 'pending', message: `${available} of ${want} replicas available` };
-  return ready(`${available} of ${want} replicas available`);
+  if (progressing?.reason === 'ProgressDeadlineExceeded') return { state: 'failed', message: describe(progressing) };
+  const want = replicasOf(o);
+  const replicas = num(status, 'replicas');
+  const updated = num(status, 'updatedReplicas');
+  const readyReplicas = num(status, 'readyReplicas');
+  const available = num(status, 'availableReplicas');
+  if (want > replicas) return pending(`Replicas: ${replicas}/${want}`);
+  if (want > updated) return pending(`Updated: ${updated}/${want}`);
+  if (replicas > want) return pending(`Pending termination: ${replicas - want} old replica${replicas - want === 1 ? '' : 's'}`);
+  if (updated > available) return pending(`Available: ${available}/${updated}`);
+  if (want > readyReplicas) return pending(`Ready: ${readyReplicas}/${want}`);
+  // Without a progress deadline the controller sets no Progressing condition.
+  const deadline = ((o.spec ?? {}) as { progressDeadlineSeconds?: number }).progressDeadlineSeconds;
+  const progressed = deadline === undefined || deadline === 2147483647
+    || (progressing?.status === 'True' && progressing.reason === 'NewReplicaSetAvailable');
+  if (!progressed) return pending('ReplicaSet not Available');
+  if (condition(o, 'Available')?.status !== 'True') return pending('Deployment not Available');
+  return ready(`Deployment is available. Replicas: ${replicas}`);
+}
+
+function statefulSet(o: KubeObject, status: Record<string, unknown>, generation?: number, observed?: number): Readiness {
+  const unobserved = generationObserved('StatefulSet', generation, observed);
+  if (unobserved) return unobserved;
+  const strategy = ((o.spec ?? {}) as { updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } } }).updateStrategy;
+  if (strategy?.type === 'OnDelete') return ready('StatefulSet is using the OnDelete update strategy');
+  const want = replicasOf(o);
+  const replicas = num(status, 'replicas');
+  const readyReplicas = num(status, 'readyReplicas');
+  const current = num(status, 'currentReplicas');
+  const updated = num(status, 'updatedReplicas');
+  if (want > replicas) return pending(`Replicas: ${replicas}/${want}`);
+  if (want > readyReplicas) return pending(`Ready: ${readyReplicas}/${want}`);
+  if (replicas > want) return pending(`Pending termination: ${replicas - want}`);
+  const partition = strategy?.rollingUpdate?.partition;
+  if (partition !== undefined && partition > 0) {
+    if (updated < want - partition) return pending(`updated: ${updated}/${want - partition}`);
+    return ready(`Partition rollout complete. updated: ${updated}`);
+  }
+  if (want > current) return pending(`current: ${current}/${want}`);
+  if ((status.currentRevision ?? '') !== (status.updateRevision ?? '')) return pending('Waiting for updated revision to match current');
+  return ready(`All replicas scheduled as expected. Replicas: ${replicas}`);
+}
+
+function daemonSet(status: Record<string, unknown>, generation?: number, observed?: number): Readiness {
+  // The daemon set controller always writes these: unset means it has not acted yet.
+  if (generation !== undefined && observed === undefined) return pending('waiting for the rollout to be observed');
+  const unobserved = generationObserved('DaemonSet', generation, observed);
+  if (unobserved) return unobserved;
+  const desired = num(status, 'desiredNumberScheduled', -1);
+  if (desired === -1) return pending('Missing .status.desiredNumberScheduled');
+  const current = num(status, 'currentNumberScheduled');
+  const updated = num(status, 'updatedNumberScheduled');
+  const available = num(status, 'numberAvailable');
+  const readyPods = num(status, 'numberReady');
+  if (desired > current) return pending(`Current: ${current}/${desired}`);
+  if (desired > updated) return pending(`Updated: ${updated}/${desired}`);
+  if (desired > available) return pending(`Available: ${available}/${desired}`);
+  if (desired > readyPods) return pending(`Ready: ${readyPods}/${desired}`);
+  return ready(`All replicas scheduled as expected. Replicas: ${desired}`);
+}
+
+function replicaSet(o: KubeObject, status: Record<string, unknown>, generation?: number, observed?: number): Readiness {
+  const unobserved = generationObserved('ReplicaSet', generation, observed);
+  if (unobserved) return unobserved;
+  if (condition(o, 'ReplicaFailure')?.status === 'True') return pending('Replica Failure condition. Check Pods');
+  const want = replicasOf(o);
+  const replicas = num(status, 'replicas');
+  const labelled = num(status, 'fullyLabeledReplicas');
+  const available = num(status, 'availableReplicas');
+  const readyPods = num(status, 'readyReplicas');
+  if (want > labelled) return pending(`Labelled: ${labelled}/${want}`);
+  if (want > available) return pending(`Available: ${available}/${want}`);
+  if (want > readyPods) return pending(`Ready: ${readyPods}/${want}`);
+  if (replicas > want) return pending(`Pending termination: ${replicas - want}`);
+  return ready(`ReplicaSet is available. Replicas: ${replicas}`);
 }
 
 function condition(o: KubeObject, type: string) {

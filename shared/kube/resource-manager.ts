@@ -76,6 +76,18 @@ export class ResourceManager {
     }
   }
 
+  /**
+   * A GET through the API server's service proxy, as `kubeseal --fetch-cert` reads the Sealed
+   * Secrets certificate: `service` is "[scheme:]name[:port]"; returns the body's non-empty lines.
+   */
+  async serviceProxyGet(namespace: string, service: string, path: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+    const signals = [AbortSignal.timeout(options.timeoutMs ?? 10_000), ...(options.signal ? [options.signal] : [])];
+    const lines: string[] = [];
+    const proxyPath = `/api/v1/namespaces/${namespace}/services/${service}/proxy/${path.replace(/^\/+/, '')}`;
+    await this.engine.client.stream(proxyPath, {}, AbortSignal.any(signals), (line) => lines.push(line));
+    return lines.join('\n');
+  }
+
   close(): void {
     this.engine.client.close();
   }

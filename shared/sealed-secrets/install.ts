@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import type { ChangeSet } from '../kube/changeset';
 import { KubeApiError } from '../kube/errors';
 import { type ManifestSource, loadManifests } from '../kube/manifests';
 import type { KubeObject } from '../kube/objects';
+import { readinessOf, type Readiness } from '../kube/readiness';
 import type { ResourceManager } from '../kube/resource-manager';
 import { type ImageSource, imagesOf, pullSecretObject, requireExistingPullSecret, useImageSource } from '../flux/images';
 import { type KeyPairFacts, checkKeyPair, shortId } from './key-pair';
@@ -58,7 +59,10 @@ export function releaseUrl(baseUrl: string, version: string): string {
  *    different (rotated) key gets a Secret of its own and older keys stay for decryption;
  * 3. the controller manifests are applied with the renewal period set and the key's id on the
  *    pod template, so a changed key restarts the controller (it reads keys at start-up);
- * 4. once available, a probe sealed with the brought certificate must be unsealed by it.
+ * 4. once available and no pod of an older template is left (it read the old keys at its start
+ *    and would go on serving them), the certificate the controller serves through the API
+ *    server's service proxy (what `kubeseal --fetch-cert` reads) must be the brought one, and a
+ *    probe sealed with the brought certificate must be unsealed by it.
  */
 export async function installSealedSecrets(manager: ResourceManager, o: InstallOptions): Promise<InstallResult> {
   const key = checkKeyPair(o.certPem, o.keyPem);
@@ -85,14 +89,18 @@ export async function installSealedSecrets(manager: ResourceManager, o: InstallO
   for (const line of controllerChanges.lines()) o.log(line);
 
   o.progress(60, `Waiting for deployment ${o.namespace}/${o.controllerName} to be available`);
-  await manager.waitForReady([controller.deployment], { timeoutMs: o.timeoutMs, signal: o.signal, onChange: (ref, r) => o.log(`${ref}: ${r.message}`) });
+  await manager.waitForReady([controller.deployment], {
+    timeoutMs: o.timeoutMs, signal: o.signal, readiness: withoutOldPods, onChange: (ref, r) => o.log(`${ref}: ${r.message}`),
+  });
 
+  o.progress(70, 'Checking that the controller serves the brought certificate');
+  await requireServedCertificate(manager, o, key.fingerprint);
   // A re-run that changed nothing writes nothing: the probe ran when the key was installed.
-  let verifiedBy = 'nothing changed since the key and controller were installed and verified';
+  let verifiedBy = 'the certificate the controller serves; nothing changed since the key and controller were installed and a probe was unsealed';
   if (keyChanges.changed || controllerChanges.changed) {
     o.progress(80, 'Checking that the controller unseals with the brought key');
     await unsealProbe(manager, o);
-    verifiedBy = 'unsealing a probe SealedSecret sealed with the brought certificate';
+    verifiedBy = 'the certificate the controller serves, and unsealing a probe SealedSecret sealed with the brought certificate';
   }
   return { key, keySecretName: secret.metadata.name, keyChanges, controllerChanges, images, verifiedBy, warnings: key.warnings };
 }
@@ -121,6 +129,56 @@ function retarget(obj: KubeObject, namespace: string): KubeObject {
   if (copy.metadata.namespace === 'kube-system') copy.metadata.namespace = namespace;
   for (const s of (copy.subjects as { namespace?: string }[] | undefined) ?? []) if (s.namespace === 'kube-system') s.namespace = namespace;
   return copy;
+}
+
+/**
+ * The Deployment ready as kstatus judges it, and no pod of an older template left, terminating
+ * ones included: during a rollout the old controller pod goes on unsealing (and serving its
+ * certificate) with the keys it read at its start until it has exited.
+ */
+function withoutOldPods(deployment: KubeObject): Readiness {
+  const r = readinessOf(deployment);
+  if (r.state === 'failed') return r;
+  const status = (deployment.status ?? {}) as { observedGeneration?: number; replicas?: number; updatedReplicas?: number; terminatingReplicas?: number };
+  const want = ((deployment.spec ?? {}) as { replicas?: number }).replicas ?? 1;
+  const observed = status.observedGeneration !== undefined && status.observedGeneration === deployment.metadata.generation;
+  const old = Math.max(0, (status.replicas ?? 0) - (status.updatedReplicas ?? 0)) + (status.terminatingReplicas ?? 0);
+  if (observed && (status.updatedReplicas ?? 0) >= want && old > 0) {
+    return { state: 'pending', message: `waiting for the old controller pod to go (${old} left; it unseals with the keys it read at its start)` };
+  }
+  return r;
+}
+
+/**
+ * Reads /v1/cert.pem through the API server's service proxy, as `kubeseal --fetch-cert` does, until
+ * the controller serves the brought certificate; fails naming the one it serves instead.
+ */
+async function requireServedCertificate(manager: ResourceManager, o: InstallOptions, fingerprint: string): Promise<void> {
+  const service = await manager.get('v1', 'Service', o.controllerName, o.namespace, o.signal);
+  const port = ((service?.spec as { ports?: { name?: string }[] } | undefined)?.ports ?? [])[0]?.name ?? '';
+  const deadline = Date.now() + Math.min(o.timeoutMs, 60_000);
+  const served = `http:${o.controllerName}:${port}`;
+  for (let attempt = 1; ; attempt++) {
+    let seen: string;
+    try {
+      const pem = await manager.serviceProxyGet(o.namespace, served, '/v1/cert.pem', { signal: o.signal });
+      const cert = new X509Certificate(pem);
+      seen = `certificate ${cert.fingerprint256}`;
+      if (cert.fingerprint256 === fingerprint) {
+        o.log(`The controller serves the brought certificate (${fingerprint}), read through the API server as kubeseal --fetch-cert reads it`);
+        return;
+      }
+    } catch (error) {
+      if (o.signal?.aborted) throw error;
+      seen = `no certificate (${error instanceof Error ? error.message : String(error)})`;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`The controller ${o.namespace}/${o.controllerName} serves ${seen} at /v1/cert.pem, not the brought certificate ${fingerprint}. `
+        + `Another key is active, or the controller is not reachable through its Service; check the key Secrets in ${o.namespace} and the Service's endpoints.`);
+    }
+    if (attempt === 1) o.log(`The controller serves ${seen}; waiting for the brought certificate`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 /** Seals a random value with the brought certificate and waits for the controller to unseal it. */

@@ -215,3 +215,48 @@ function makeExpiredPair() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe('InstallSealedSecrets@1 on a rolling update by the real Deployment controller', () => {
+  const third = makeKeyPair({ bits: 2048 });
+  interface PodView { metadata: { name: string; deletionTimestamp?: string }; status?: { conditions?: { type: string; status: string }[] } }
+  const controllerPods = async () => (await cluster.api.get<{ items: PodView[] }>('/api/v1/namespaces/kube-system/pods', { labelSelector: 'name=sealed-secrets-controller' })).items;
+  const isReady = (p: PodView) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+  it('keeps the old controller pod serving until the new one is available, and checks the key only once the old pod is gone', async () => {
+    const before = (await controllerPods()).map((p) => p.metadata.name);
+    expect(before).toHaveLength(1);
+    // What the pods looked like while the task ran, every 200 ms.
+    const snapshots: { name: string; ready: boolean; terminating: boolean }[][] = [];
+    let running = true;
+    const watcher = (async () => {
+      while (running) {
+        snapshots.push((await controllerPods()).map((p) => ({ name: p.metadata.name, ready: isReady(p), terminating: !!p.metadata.deletionTimestamp })));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const rotated = await install(third).finally(() => { running = false; });
+    await watcher;
+    expect(rotated.result, rotated.stdout).toBe('Succeeded');
+
+    // The old pod was still Ready, not terminating, while the new one was already running.
+    const overlap = snapshots.find((s) => s.some((p) => before.includes(p.name) && p.ready && !p.terminating) && s.some((p) => !before.includes(p.name)));
+    expect(overlap, JSON.stringify(snapshots.slice(0, 40))).toBeDefined();
+    // The task said it waited for the old pod, and when it ended the old pod was gone.
+    const log = rotated.plainLines.join('\n');
+    expect(log).toContain('waiting for the old controller pod to go');
+    expect(log).toContain('The controller serves the brought certificate');
+    const after = (await controllerPods()).map((p) => p.metadata.name);
+    expect(after).toHaveLength(1);
+    expect(before).not.toContain(after[0]);
+    expect(await servedCert()).toBe(third.certPem.trim());
+  });
+
+  it('serves the brought certificate to kubeseal --fetch-cert, through the API server as on AKS', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(platform.info.binaries.kubeseal, [
+      '--fetch-cert', '--kubeconfig', join(work, 'kubeconfig'), '--controller-namespace', 'kube-system', '--controller-name', 'sealed-secrets-controller',
+    ], { env: { PATH: process.env.PATH ?? '', HOME: work } });
+    expect(stdout.trim()).toBe(third.certPem.trim());
+  });
+});

@@ -201,7 +201,14 @@ spec:
       readyAt = Date.now();
       await client.request({
         method: 'PATCH', path: `/apis/apps/v1/namespaces/${namespace}/deployments/app/status`, contentType: 'application/merge-patch+json',
-        body: { status: { observedGeneration: live.metadata.generation, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 } },
+        // What the Deployment controller writes once the rollout is done (this control plane runs none).
+        body: { status: {
+          observedGeneration: live.metadata.generation, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2,
+          conditions: [
+            { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
+            { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet "app-1" has successfully progressed.' },
+          ],
+        } },
       });
     }, 1500);
     const progress: string[] = [];

@@ -28,7 +28,7 @@ async function up(): Promise<void> {
     `API server:       ${info.server} (Kubernetes v1.36.3, admin token in the kubeconfig)`,
     `git server:       ${info.git.baseUrl}/<repo>.git (user ${info.git.username ?? '-'}, password ${info.git.password ?? '-'}; bare repos in ${info.git.root})`,
     `release server:   ${info.releases.baseUrl} (Flux ${info.releases.fluxVersion}, Sealed Secrets ${info.releases.sealedSecretsVersion})`,
-    `controllers:      ${info.kubeletStateFile} (where each controller listens); logs in ${info.logs.controllers}`,
+    `pods:             ${info.kubeletStateFile} (each Pod the node agent runs: IP, forwarded ports); logs in ${info.logs.controllers}`,
     `audit log:        ${info.logs.audit} (every write, JSON lines)`,
     `all of the above: ${infoFile}`,
     'Ctrl-C stops everything.',
@@ -58,7 +58,8 @@ async function measure(): Promise<void> {
     const allReadyMs = Date.now() - started;
     await new Promise((r) => setTimeout(r, 5_000)); // let caches fill before sampling memory
     const named: [string, number][] = [
-      ...Object.entries(platform.cluster.controlPlane.pids),
+      ...Object.entries(platform.cluster.controlPlane.pids).filter((e): e is [string, number] => e[1] !== undefined),
+      ['netns-helper', platform.cluster.network.pid],
       ...platform.cluster.kubelet.runtimes().filter((r) => r.pid).map((r): [string, number] => [r.controller, r.pid!]),
     ];
     const byProcess = Object.fromEntries(named.map(([n, pid]) => [n, Math.round(rssKiB(pid) / 1024)]));
@@ -69,7 +70,7 @@ async function measure(): Promise<void> {
     await platform.stop();
   }
   process.stdout.write(`median: control plane + git + releases ready ${median(rows.map((r) => r.controlPlaneMs))} ms; `
-    + `all 4 controllers available ${median(rows.map((r) => r.allReadyMs))} ms; `
+    + `Flux and Sealed Secrets available ${median(rows.map((r) => r.allReadyMs))} ms; `
     + `RSS ${median(rows.map((r) => r.rssMiB))} MiB over ${rows[0]?.processes} processes + this Node process\n`);
   const keys = Object.keys(rows[0]?.byProcess ?? {});
   process.stdout.write(`median RSS by process (MiB): ${JSON.stringify(Object.fromEntries(keys.map((k) => [k, median(rows.map((r) => r.byProcess[k] ?? 0))])))}\n`);

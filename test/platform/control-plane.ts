@@ -57,8 +57,7 @@ export interface ControlPlane {
  * ServiceAccount, PodSecurity, Priority, ResourceQuota, MutatingAdmissionPolicy,
  * ValidatingAdmissionPolicy, the webhooks, ...), plus NodeRestriction as on AKS.
  * envtest disables ServiceAccount because no controller creates `default` accounts; here
- * kube-controller-manager (or the stand-in in controller-manager.ts) creates them, so it stays on
- * and behaves as in a real cluster.
+ * kube-controller-manager creates them, so it stays on and behaves as in a real cluster.
  */
 const ADMISSION_ADDITIONS = ['NodeRestriction'];
 

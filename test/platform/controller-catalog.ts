@@ -1,5 +1,6 @@
-// The controllers the kubelet stand-in can run: which container images they stand for, at which
-// tag (the version the wrapper Go module builds), and how each binary listens and reaches the API.
+// The programs the node agent can run: which container images they stand for, at which tag (the
+// version the wrapper Go module builds), and on which flags each binary listens (the node agent
+// binds those to the Pod's IP, since the Pods share the node's network namespace).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,11 +30,9 @@ export interface KnownController {
   /** Image tags the built binary stands for. */
   tags: string[];
   listenFlags: ListenFlag[];
-  /** Flags that tell others where a listen flag is reachable (value: that flag's local address). */
-  advertiseFlags: { flag: string; of: string }[];
 }
 
-const flux = (id: 'source-controller' | 'kustomize-controller' | 'notification-controller', listen: ListenFlag[], advertise: KnownController['advertiseFlags'] = []): KnownController => {
+const flux = (id: 'source-controller' | 'kustomize-controller' | 'notification-controller', listen: ListenFlag[]): KnownController => {
   const version = pinnedVersion(id, `github.com/fluxcd/${id}`);
   return {
     id,
@@ -45,7 +44,6 @@ const flux = (id: 'source-controller' | 'kustomize-controller' | 'notification-c
       { flag: '--metrics-addr', default: ':8080' },
       { flag: '--health-addr', default: ':9440' },
     ],
-    advertiseFlags: advertise,
   };
 };
 
@@ -55,9 +53,7 @@ export function knownControllers(): KnownController[] {
   if (catalog) return catalog;
   const sealedSecrets = pinnedVersion('sealed-secrets', 'github.com/bitnami/sealed-secrets');
   catalog = [
-    flux('source-controller', [{ flag: '--storage-addr', default: ':9090' }],
-      // Artifact URLs must name an address kustomize-controller can reach.
-      [{ flag: '--storage-adv-addr', of: '--storage-addr' }]),
+    flux('source-controller', [{ flag: '--storage-addr', default: ':9090' }]),
     flux('kustomize-controller', []),
     flux('notification-controller', [
       { flag: '--events-addr', default: ':9090' },
@@ -73,7 +69,6 @@ export function knownControllers(): KnownController[] {
         { flag: '--listen-addr', default: ':8080' },
         { flag: '--listen-metrics-addr', default: ':8081' },
       ],
-      advertiseFlags: [],
     },
   ];
   return catalog;

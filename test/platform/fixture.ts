@@ -6,8 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { gitClient, type GitClient } from './git-server.js';
 import { KubeApi } from './kube-api.js';
-import { pickRuntime } from './node-agent.js';
-import type { ControllerRuntimeInfo } from './kubelet.js';
+import { pickRuntime, type PodRuntimeInfo as ControllerRuntimeInfo } from './node-agent.js';
 import { startCluster, type Cluster, type ClusterInfo, type ClusterOptions, type PlatformInfo } from './platform.js';
 import { pollUntil, tailOf } from './processes.js';
 import './vitest-context.js';
@@ -21,10 +20,10 @@ export interface ClusterHandle {
   kubeConfig: KubeConfig;
   /**
    * Creates a namespace with a unique name, so tests never share one. Deleting it is optional
-   * (namespace-deletion.ts empties and removes it within seconds, as a cluster does).
+   * (kube-controller-manager's namespace controller empties and removes it within seconds).
    */
   freshNamespace(prefix?: string, labels?: Record<string, string>): Promise<string>;
-  /** Where the kubelet stand-in runs a Deployment's controller, or undefined. */
+  /** The Pod the node agent runs for a Deployment (or the Pod of that name), or undefined: see pickRuntime(). */
   controller(namespace: string, name: string): ControllerRuntimeInfo | undefined;
   controllers(): ControllerRuntimeInfo[];
   /** Waits until the controller of a Deployment is running and ready. */
@@ -53,7 +52,7 @@ export function usePlatform(): PlatformFixture {
 }
 
 /**
- * A cluster of the test file's own (control plane + kubelet stand-in), started before its tests
+ * A cluster of the test file's own (control plane, controllers and node agent), started before its tests
  * and stopped after them. The returned handle is usable once beforeAll has run.
  */
 export function useDedicatedCluster(opts: ClusterOptions = {}): ClusterHandle & { cluster(): Cluster } {
@@ -117,8 +116,9 @@ function handleFor(info: ClusterInfo): ClusterHandle {
         `--- kube-apiserver (${info.logs.apiserver})\n${tailOf(info.logs.apiserver, Math.min(lines, 15))}`,
         ...controllers().map((c) => `--- ${c.namespace}/${c.name} (${c.logFile})${c.waiting ? ` waiting: ${c.waiting}` : ''}\n${tailOf(c.logFile, lines)}`),
       ];
-      const kubeletLog = `${info.logs.controllers}/kubelet.log`;
-      if (existsSync(kubeletLog)) parts.push(`--- kubelet (${kubeletLog})\n${tailOf(kubeletLog, lines)}`);
+      const agentLog = `${info.logs.controllers}/node-agent.log`;
+      if (existsSync(agentLog)) parts.push(`--- node agent (${agentLog})\n${tailOf(agentLog, lines)}`);
+      if (info.logs.controllerManager) parts.push(`--- kube-controller-manager (${info.logs.controllerManager})\n${tailOf(info.logs.controllerManager, Math.min(lines, 15))}`);
       return parts.join('\n');
     },
   };

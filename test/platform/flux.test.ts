@@ -21,7 +21,13 @@ beforeAll(async () => {
   await installRelease(cluster.api, platform.info.releases.fluxInstallUrl);
 });
 
-const ready = (o: unknown) => conditionOf(o, 'Ready')?.status === 'True';
+// As kstatus reads it: Flux patches conditions and the rest of the status in separate requests,
+// so Ready counts only once the status is of the current generation.
+const observed = (o: unknown) => {
+  const x = o as { metadata?: { generation?: number }; status?: { observedGeneration?: number } };
+  return x.status?.observedGeneration === x.metadata?.generation;
+};
+const ready = (o: unknown) => observed(o) && conditionOf(o, 'Ready')?.status === 'True';
 const failed = (o: unknown) => conditionOf(o, 'Ready')?.status === 'False';
 const gitRepositoryPath = (ns: string, name: string) => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/gitrepositories/${name}`;
 const kustomizationPath = (ns: string, name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${name}`;
@@ -104,10 +110,11 @@ describe('Flux from install.yaml', () => {
     const { head } = await gitSource(ns, { 'apps/cm.yaml': configMapYaml(ns, 'hi') });
     const repo = await cluster.api.waitFor<Artifact>('GitRepository Ready', gitRepositoryPath(ns, 'app'), ready);
     expect(repo.status?.artifact?.revision).toBe(`main@sha1:${head}`);
-    // The artifact URL points at source-controller's storage, reachable from this machine.
-    const storage = cluster.controller('flux-system', 'source-controller')!.addresses['--storage-addr'];
-    expect(repo.status?.artifact?.url).toContain(`http://${storage}/`);
-    const tarball = await fetch(repo.status!.artifact!.url);
+    // The artifact URL names source-controller's Service, as on a cluster; the API server's
+    // service proxy reaches it (kustomize-controller resolves the name in its Pod).
+    const url = new URL(repo.status!.artifact!.url);
+    expect(url.host).toBe('source-controller.flux-system.svc.cluster.local.');
+    const tarball = await cluster.api.request('GET', `/api/v1/namespaces/flux-system/services/source-controller:http/proxy${url.pathname}`);
     expect(tarball.status).toBe(200);
   });
 

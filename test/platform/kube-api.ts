@@ -1,4 +1,4 @@
-// A deliberately small Kubernetes REST client for the platform itself (kubelet stand-in, waits,
+// A deliberately small Kubernetes REST client for the platform itself (node agent, waits,
 // test set-up). The project's own engine lives in shared/kube; the platform must not depend on the
 // code it is meant to verify, so it talks HTTP to the API server directly.
 import { Agent, request as httpsRequest } from 'node:https';
@@ -104,7 +104,9 @@ export class KubeApi {
           ...this.headers,
           authorization: `Bearer ${this.credentials.token}`,
           accept: 'application/json',
-          ...(payload !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+          // With a length: Node sends a DELETE's body unframed otherwise, and the server reads it
+          // as the next request on the kept-alive connection.
+          ...(payload !== undefined ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
         },
         timeout: opts.timeoutMs ?? 30_000,
       }, (res) => {

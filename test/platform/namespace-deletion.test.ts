@@ -1,10 +1,10 @@
-// The namespace controller's part (controller-manager.ts, namespace-deletion.ts): a deleted
-// namespace is emptied, custom resources included, and then goes away, as on a cluster.
+// The real kube-controller-manager's namespace controller and garbage collector: a deleted
+// namespace is emptied, custom resources included, and then goes away; dependents of a deleted
+// owner (ownerReferences) go with it.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { usePlatform } from './fixture.js';
 import type { KubeObject } from './kube-api.js';
-import { namespacedResources } from './namespace-deletion.js';
 import { pollUntil } from './processes.js';
 
 const platform = usePlatform();
@@ -24,16 +24,6 @@ async function widgetCrd(): Promise<{ group: string; plural: string }> {
 }
 
 describe('namespace deletion', () => {
-  it('discovers namespaced types of every group, CRDs included', async () => {
-    const { group } = await widgetCrd();
-    const plurals = (await namespacedResources(api)).map((r) => `${r.prefix}/${r.plural}`);
-    expect(plurals).toEqual(expect.arrayContaining([
-      '/api/v1/configmaps', '/api/v1/secrets', '/api/v1/serviceaccounts',
-      '/apis/rbac.authorization.k8s.io/v1/rolebindings', `/apis/${group}/v1/widgets`,
-    ]));
-    expect(plurals).not.toContain('/api/v1/namespaces');
-  });
-
   it('empties a deleted namespace, custom resources included, and then removes it', async () => {
     const { group } = await widgetCrd();
     const ns = await platform.freshNamespace('nsdel');
@@ -73,5 +63,37 @@ describe('namespace deletion', () => {
     await api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await api.waitFor('default ServiceAccount again', `/api/v1/namespaces/${ns}/serviceaccounts/default`, () => true, 10_000);
     expect(await api.find(`/api/v1/namespaces/${ns}/configmaps/old`)).toBeUndefined();
+  });
+});
+
+describe('garbage collection', () => {
+  const configMap = (name: string, ns: string, owner?: KubeObject): KubeObject => ({
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name, namespace: ns, ...(owner ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name, uid: owner.metadata.uid!, blockOwnerDeletion: true }] } : {}) },
+    data: { k: 'v' },
+  });
+
+  it('deletes the dependents of a deleted owner in the background', async () => {
+    const ns = await platform.freshNamespace('gc');
+    const [owner] = await api.apply([configMap('owner', ns)]);
+    await api.apply([configMap('dependent', ns, owner), configMap('unrelated', ns)]);
+    await api.delete(`/api/v1/namespaces/${ns}/configmaps/owner`);
+    await pollUntil('the dependent gone', async () => !(await api.find(`/api/v1/namespaces/${ns}/configmaps/dependent`)), { timeoutMs: 20_000 });
+    expect(await api.find(`/api/v1/namespaces/${ns}/configmaps/unrelated`)).toBeDefined();
+  });
+
+  it('keeps a foreground-deleted owner until its dependents are gone', async () => {
+    const ns = await platform.freshNamespace('gc');
+    const [owner] = await api.apply([configMap('owner', ns)]);
+    const [dependent] = await api.apply([configMap('dependent', ns, owner)]);
+    // A finalizer of the test's own holds the dependent, so the owner must wait for it.
+    await api.patch(`/api/v1/namespaces/${ns}/configmaps/dependent`, { metadata: { finalizers: ['platform.test/hold'] } });
+    await api.json('DELETE', `/api/v1/namespaces/${ns}/configmaps/owner`, { body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Foreground' } });
+    await pollUntil('the dependent being deleted', async () => !!(await api.find<KubeObject>(`/api/v1/namespaces/${ns}/configmaps/dependent`))?.metadata.deletionTimestamp, { timeoutMs: 20_000 });
+    const held = await api.get<KubeObject>(`/api/v1/namespaces/${ns}/configmaps/owner`);
+    expect(held.metadata.finalizers).toContain('foregroundDeletion');
+    await api.patch(`/api/v1/namespaces/${ns}/configmaps/dependent`, { metadata: { finalizers: null } });
+    await pollUntil('the owner gone', async () => !(await api.find(`/api/v1/namespaces/${ns}/configmaps/owner`)), { timeoutMs: 20_000 });
+    expect(dependent!.metadata.uid).toBeDefined();
   });
 });

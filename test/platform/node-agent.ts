@@ -19,12 +19,12 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { ensureEmulatorCa } from '../emulators/ca.js';
 import { platformBinaries } from './binaries.js';
 import { NODE_IP, type ClusterNetwork, type ServiceRoute } from './cluster-network.js';
 import { controllerForImage, type KnownController } from './controller-catalog.js';
 import { startInformer } from './informer.js';
 import { KubeApiError, type KubeApi, type KubeObject } from './kube-api.js';
-import { defaultTrustedCaFiles, quantity, writeCaBundle, type ControllerRuntimeInfo } from './kubelet.js';
 import { sleep, startProcess, type ManagedProcess } from './processes.js';
 
 interface EnvVar {
@@ -90,12 +90,37 @@ interface EndpointSlice extends KubeObject {
 }
 
 /** What a test needs to know about a Pod the agent runs (serializable). */
+export interface ControllerRuntimeInfo {
+  namespace: string;
+  /** The Deployment (through its ReplicaSet), or the Pod's own name. */
+  name: string;
+  /** The catalog id of the program its first known container runs ('' for an image the platform does not know). */
+  controller: string;
+  image: string;
+  serviceAccount: string;
+  podName: string;
+  pid?: number;
+  ready: boolean;
+  restarts: number;
+  /** Why it is not running, e.g. ErrImagePull for an image tag the platform does not build. */
+  waiting?: string;
+  logFile: string;
+  /** The Pod's service-account folder (token, ca.crt, namespace), mounted at /run/secrets/kubernetes.io/serviceaccount. */
+  serviceAccountDir: string;
+  /** Container port -> a port on the host's 127.0.0.1 forwarded to it (as `kubectl port-forward` gives). */
+  ports: Record<string, number>;
+  /** Named container port -> forwarded host port. */
+  namedPorts: Record<string, number>;
+  /** Listen flag -> host address forwarded to it, e.g. {"--listen-addr": "127.0.0.1:41234"}. */
+  addresses: Record<string, string>;
+  /** The command line the container's process was started with (inside the Pod). */
+  argv: string[];
+}
+
 export interface PodRuntimeInfo extends ControllerRuntimeInfo {
   /** The Pod's own IP in the cluster's network namespace. */
   podIP?: string;
   podUid: string;
-  /** The Deployment (through its ReplicaSet), or the Pod's own name. */
-  owner: string;
   createdAt: string;
   /** Being deleted (SIGTERM sent, waiting for the grace period). */
   terminating: boolean;
@@ -137,6 +162,31 @@ export function pickRuntime<T extends ControllerRuntimeInfo & Partial<PodRuntime
 }
 
 const TOKEN_SECONDS = 3607;
+/** Debian's and Ubuntu's bundle of the system's trusted roots (Go's first choice on Linux). */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** What containers trust besides the system's roots unless told otherwise: the Azure emulators' CA. */
+export function defaultTrustedCaFiles(): string[] {
+  return [ensureEmulatorCa().caPath];
+}
+
+/** Writes the system bundle plus the given CA files into one file, for SSL_CERT_FILE. */
+export function writeCaBundle(file: string, caFiles: string[]): string {
+  const system = existsSync(SYSTEM_CA_BUNDLE) ? [SYSTEM_CA_BUNDLE] : [];
+  const pems = [...system, ...caFiles].map((f) => readFileSync(f, 'utf8').trimEnd());
+  writeFileSync(file, `${pems.join('\n')}\n`);
+  return file;
+}
+
+/** A Kubernetes quantity ("1Gi", "500m", "64Mi", "2") as a number. */
+export function quantity(q: string): number {
+  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
+  if (!m) return Number(q);
+  const units: Record<string, number> = {
+    '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+  };
+  return Number(m[1]) * (units[m[2]!] ?? 1);
+}
 const DEFAULT_RESTART_BACKOFF_MS = 1_000;
 const MAX_RESTART_BACKOFF_MS = 30_000;
 const CLUSTER_DOMAIN = 'cluster.local';
@@ -455,7 +505,6 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     return {
       namespace: run.namespace,
       name: run.owner,
-      owner: run.owner,
       podName: run.name,
       podUid: run.uid,
       podIP: run.ip,

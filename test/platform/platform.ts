@@ -1,5 +1,6 @@
-// The local platform put together: clusters (control plane + the controller-manager and kubelet
-// parts the platform plays), a git server and a release server.
+// The local platform put together: clusters (a network namespace, the control plane with the real
+// kube-controller-manager and kube-scheduler, and the node agent running the Pods), a git server
+// and a release server.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,6 @@ import { startClusterNetwork, type ClusterNetwork } from './cluster-network.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startGitServer, type GitServer, type GitServerInfo } from './git-server.js';
 import { conditionOf, type KubeApi } from './kube-api.js';
-import { startKubelet, type Kubelet } from './kubelet.js';
-import { startControllerManager, type ControllerManager } from './controller-manager.js';
 import { startNodeAgent, type NodeAgent } from './node-agent.js';
 import { removeAtExit } from './processes.js';
 import { startReleaseServer, type ReleaseServer } from './release-server.js';
@@ -23,58 +22,61 @@ export interface ClusterInfo {
   kubeconfigPath: string;
   kubeconfigYaml: string;
   dir: string;
-  /** JSON file of ControllerRuntimeInfo[]: where each controller the kubelet runs listens. */
+  /** JSON file of PodRuntimeInfo[] (node-agent.ts): each Pod the node agent runs, its IP and forwarded ports. */
   kubeletStateFile: string;
   /** Log files; `audit` is the API server's audit log (every write; read it with audit-log.ts). */
   logs: { etcd: string; apiserver: string; audit: string; controllers: string; controllerManager?: string; scheduler?: string };
 }
 
 export interface ClusterOptions extends Omit<ControlPlaneOptions, 'controllers' | 'egressSocket'> {
-  /**
-   * The real kube-controller-manager and kube-scheduler, and a node agent running the Pods
-   * (node-agent.ts) in the cluster's own network namespace (cluster-network.ts), instead of the
-   * controller-manager.ts and kubelet.ts stand-ins.
-   */
-  nodeAgent?: boolean;
+  /** No effect any more: the real ReplicaSet and Deployment controllers always honour minReadySeconds. */
   honorMinReadySeconds?: boolean;
-  /** CA files the controllers trust besides the system's (SSL_CERT_FILE); default: the Azure emulators' CA. */
+  /** CA files the containers trust besides the system's (SSL_CERT_FILE); default: the Azure emulators' CA. */
   trustedCaFiles?: string[];
 }
 
 export interface Cluster {
   info: ClusterInfo;
   controlPlane: ControlPlane;
-  kubelet: Kubelet | NodeAgent;
-  network?: ClusterNetwork;
+  /** The node agent (the kubelet's part): runtime(namespace, deployment) tells where a controller's Pod runs. */
+  kubelet: NodeAgent;
+  network: ClusterNetwork;
   api: KubeApi;
   stop(): Promise<void>;
 }
 
-/** A control plane with the kubelet and controller-manager stand-ins: a cluster of its own. */
+/**
+ * A cluster of its own: a network namespace, the control plane with the real
+ * kube-controller-manager and kube-scheduler, and a node agent running the Pods.
+ */
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   platformBinaries(); // fail early and clearly when a binary is missing
-  if (opts.nodeAgent ?? process.env.PLATFORM_NODE_AGENT === '1') return startRealCluster(opts);
-  const controlPlane = await startControlPlane(opts);
-  let defaults: ControllerManager | undefined;
-  let kubelet: Kubelet | undefined;
+  // Unix socket paths are short (108 bytes): the network's folder is in the OS temp folder.
+  const netDir = mkdtempSync(join(tmpdir(), 'k8s-net-'));
+  const forgetNetDir = removeAtExit(netDir);
+  let network: ClusterNetwork | undefined;
+  let controlPlane: ControlPlane | undefined;
+  let agent: NodeAgent | undefined;
   const stop = async () => {
-    await kubelet?.stop();
-    await defaults?.stop();
-    await controlPlane.stop();
+    await agent?.stop();
+    await controlPlane?.stop();
+    await network?.stop();
+    rmSync(netDir, { recursive: true, force: true });
+    forgetNetDir();
   };
   try {
-    defaults = startControllerManager(controlPlane.api, controlPlane.caPem);
-    const kubeletDir = join(controlPlane.dir, 'kubelet');
-    kubelet = startKubelet({
+    network = await startClusterNetwork(netDir);
+    controlPlane = await startControlPlane({ ...opts, controllers: true, egressSocket: network.egressSocket });
+    const agentDir = join(controlPlane.dir, 'node');
+    agent = await startNodeAgent({
       api: controlPlane.api,
-      server: controlPlane.server,
-      apiPort: controlPlane.port,
       caPem: controlPlane.caPem,
-      dir: kubeletDir,
-      honorMinReadySeconds: opts.honorMinReadySeconds,
+      apiPort: controlPlane.port,
+      network,
+      dir: agentDir,
       trustedCaFiles: opts.trustedCaFiles,
     });
-    await Promise.all([defaults.synced, kubelet.synced]);
+    await agent.synced;
     let stopped: Promise<void> | undefined;
     return {
       info: {
@@ -85,11 +87,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         kubeconfigPath: controlPlane.kubeconfigPath,
         kubeconfigYaml: controlPlane.kubeconfigYaml,
         dir: controlPlane.dir,
-        kubeletStateFile: kubelet.stateFile,
-        logs: { ...controlPlane.logs, controllers: kubeletDir },
+        kubeletStateFile: agent.stateFile,
+        logs: { ...controlPlane.logs, controllers: agentDir },
       },
       controlPlane,
-      kubelet,
+      kubelet: agent,
+      network,
       api: controlPlane.api,
       stop: () => (stopped ??= stop()),
     };
@@ -178,16 +181,17 @@ export async function installRelease(api: KubeApi, url: string, timeoutMs = 120_
 }
 
 /**
- * Waits as `kubectl rollout status` does: observed generation, all replicas updated and available.
- * On timeout the error carries the Deployment's events (the kubelet stand-in records why a
- * controller is not running there).
+ * Waits as `kubectl rollout status` does: observed generation, all replicas updated and available,
+ * no old replica left. On timeout the error carries the events of the Deployment and its Pods (the
+ * node agent records why a container is not running, e.g. an image the platform does not know).
  */
 export async function waitForDeploymentAvailable(api: KubeApi, namespace: string, name: string, timeoutMs = 120_000) {
   try {
     return await waitForAvailable(api, namespace, name, timeoutMs);
   } catch (error) {
-    const events = await api.get<{ items: { reason?: string; message?: string }[] }>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: `involvedObject.name=${name}` }).catch(() => ({ items: [] }));
-    throw new Error(`${(error as Error).message.slice(0, 300)}\nevents: ${events.items.map((e) => `${e.reason}: ${e.message}`).join(' | ') || 'none'}`);
+    const events = await api.get<{ items: { reason?: string; message?: string; involvedObject: { name: string } }[] }>(`/api/v1/namespaces/${namespace}/events`).catch(() => ({ items: [] }));
+    const related = events.items.filter((e) => e.involvedObject.name === name || e.involvedObject.name.startsWith(`${name}-`));
+    throw new Error(`${(error as Error).message.slice(0, 300)}\nevents: ${related.slice(-12).map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`).join(' | ') || 'none'}`);
   }
 }
 
@@ -197,61 +201,9 @@ function waitForAvailable(api: KubeApi, namespace: string, name: string, timeout
     `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
     (d) => d.status?.observedGeneration === d.metadata.generation
       && (d.status?.updatedReplicas ?? 0) === (d.spec.replicas ?? 1)
+      && (d.status?.replicas ?? 0) === (d.spec.replicas ?? 1)
       && (d.status?.availableReplicas ?? 0) === (d.spec.replicas ?? 1)
       && conditionOf(d, 'Available')?.status === 'True',
     timeoutMs,
   );
-}
-
-/** The control plane with the real kube-controller-manager and kube-scheduler, and the node agent. */
-async function startRealCluster(opts: ClusterOptions): Promise<Cluster> {
-  // Unix socket paths are short (108 bytes): the network's folder is in the OS temp folder.
-  const netDir = mkdtempSync(join(tmpdir(), 'k8s-net-'));
-  const forgetNetDir = removeAtExit(netDir);
-  let network: ClusterNetwork | undefined;
-  let controlPlane: ControlPlane | undefined;
-  let agent: NodeAgent | undefined;
-  const stop = async () => {
-    await agent?.stop();
-    await controlPlane?.stop();
-    await network?.stop();
-    rmSync(netDir, { recursive: true, force: true });
-    forgetNetDir();
-  };
-  try {
-    network = await startClusterNetwork(netDir);
-    controlPlane = await startControlPlane({ ...opts, controllers: true, egressSocket: network.egressSocket });
-    const agentDir = join(controlPlane.dir, 'node');
-    agent = await startNodeAgent({
-      api: controlPlane.api,
-      caPem: controlPlane.caPem,
-      apiPort: controlPlane.port,
-      network,
-      dir: agentDir,
-      trustedCaFiles: opts.trustedCaFiles,
-    });
-    await agent.synced;
-    let stopped: Promise<void> | undefined;
-    return {
-      info: {
-        name: controlPlane.name,
-        server: controlPlane.server,
-        caPem: controlPlane.caPem,
-        adminToken: controlPlane.adminToken,
-        kubeconfigPath: controlPlane.kubeconfigPath,
-        kubeconfigYaml: controlPlane.kubeconfigYaml,
-        dir: controlPlane.dir,
-        kubeletStateFile: agent.stateFile,
-        logs: { ...controlPlane.logs, controllers: agentDir },
-      },
-      controlPlane,
-      kubelet: agent,
-      network,
-      api: controlPlane.api,
-      stop: () => (stopped ??= stop()),
-    };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
 }

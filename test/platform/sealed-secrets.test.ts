@@ -1,7 +1,7 @@
 // The real Sealed Secrets controller, installed from the release server's controller.yaml into a
 // cluster of this file's own, after a sealing key was put in place (bring-your-own-key).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,5 +76,15 @@ describe('Sealed Secrets from controller.yaml', () => {
       (o) => conditionOf(o, 'Synced')?.status === 'False');
     expect(conditionOf(status, 'Synced')?.message).toContain('no key could decrypt secret');
     expect(await cluster.api.find(`/api/v1/namespaces/${b}/secrets/moved`)).toBeUndefined();
+  });
+
+  it('serves its certificate to kubeseal --fetch-cert through the API server, as on AKS', async () => {
+    const kubeconfig = join(work, 'kubeconfig');
+    writeFileSync(kubeconfig, cluster.info.kubeconfigYaml);
+    const { stdout } = await run(platform.info.binaries.kubeseal, ['--fetch-cert', '--kubeconfig', kubeconfig], { env: { PATH: process.env.PATH ?? '', HOME: work } });
+    expect(stdout.trim()).toBe(certPem.trim());
+    // The same through the service proxy directly: the Service's endpoint is the controller's Pod.
+    const proxied = await cluster.api.request('GET', '/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy/v1/cert.pem');
+    expect(proxied.text.trim()).toBe(certPem.trim());
   });
 });
