@@ -123,8 +123,12 @@ export function writeKubeconfig(dir: string, t: ClusterTarget, yaml: string): st
 }
 
 /** Access to the cluster's API server through ARM: what the other tasks' Azure connection uses. */
-export async function aksClusterAccess(client: Client, credential: TokenCredential, t: ClusterTarget, o: CredentialOptions & { clusterInput: string }): Promise<ClusterAccess> {
-  const cluster = await getCluster(client, t, o);
+export async function aksClusterAccess(client: Client, credential: TokenCredential, t: ClusterTarget, o: CredentialOptions & { clusterInput: string; resourceGroupInput?: string }): Promise<ClusterAccess> {
+  const cluster = await getCluster(client, t, o).catch((error: unknown) => {
+    // Azure's errors name AksBootstrap's input; these tasks call the resource group otherwise.
+    if (error instanceof TaskError && o.resourceGroupInput) throw new TaskError(error.message.replace("(input 'resourceGroup')", `(input '${o.resourceGroupInput}')`), error.hint, { cause: error.cause });
+    throw error;
+  });
   if (!cluster) {
     throw new TaskError(`Input '${o.clusterInput}': there is no AKS cluster ${t.name} in resource group ${t.resourceGroup}.`, 'Create it first (AksBootstrap), or fix the cluster or resource group name.');
   }

@@ -55,11 +55,14 @@ export async function clusterAccess(input: ClusterConnectionInput, registerSecre
       const { aksClusterAccess } = await import('../aks/credentials');
       const { azure: credentials, client } = connectAzure(input.azure, 'azureSubscription', { onSecret: registerSecret, oidc: azure.oidc, proxy: azure.proxy });
       access = await aksClusterAccess(client, credentials.credential, { resourceGroup: input.resourceGroup, name: input.clusterName }, {
-        admin: input.admin, onSecret: registerSecret, signal: azure.signal, clusterInput: 'kubernetesCluster', adminInput: 'useClusterAdmin',
+        admin: input.admin, onSecret: registerSecret, signal: azure.signal, clusterInput: 'kubernetesCluster', resourceGroupInput: 'azureResourceGroup', adminInput: 'useClusterAdmin',
       });
       break;
     }
   }
   for (const secret of [access.token, access.password, access.clientKeyPem]) if (secret) registerSecret(secret);
-  return access;
+  const origin = input.kind === 'kubeconfig' ? `input 'kubeconfig' (${input.path})`
+    : input.kind === 'kubernetesServiceConnection' ? "input 'kubernetesServiceConnection'"
+      : `input 'kubernetesCluster' (${input.resourceGroup}/${input.clusterName})`;
+  return { ...access, origin };
 }

@@ -19,6 +19,11 @@ export interface BootstrapOptions extends InstallShape {
   sha256?: string;
   sync: Omit<SyncSpec, 'namespace' | 'secretName' | 'serviceAccountName'>;
   credential: GitCredential;
+  /**
+   * The branch head being read: a rejection (a refused credential, a missing branch) fails the run
+   * before anything is written; an answer slower than a few seconds is not waited for here.
+   */
+  sourceCheck?: Promise<unknown>;
   /** Reads the commit at the head of the branch, where the source can be asked directly. */
   headRevision?: () => Promise<string | undefined>;
   takeOwnership: boolean;
@@ -78,6 +83,10 @@ export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOption
   if (!o.allowRepoint) await refuseRepoint(manager, gitRepository, kustomization, o.signal);
   const pullSecret = o.images?.pullSecret && o.pullSecretConfig ? pullSecretObject(o.images.pullSecret, o.namespace, o.pullSecretConfig, OWNED_BY) : undefined;
   if (o.images?.pullSecret && !pullSecret) await requireExistingPullSecret(manager, o.images.pullSecret, o.namespace, o.signal);
+  if (o.sourceCheck) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([o.sourceCheck, new Promise((r) => { timer = setTimeout(r, 3000); })]).finally(() => clearTimeout(timer));
+  }
 
   const { mine, leftToGit } = await splitOwnership(manager, shaped.objects, o);
   if (leftToGit.length) {

@@ -2,6 +2,13 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { proxyAgentFor, type ProxySettings } from '../net/proxy';
 
+/** The server answered, and what it said is about the input: the credential or the branch. */
+export class BranchHeadRefused extends Error {
+  constructor(message: string, readonly reason: 'credential' | 'branch') {
+    super(message);
+  }
+}
+
 /**
  * The commit at the head of a branch, read over Git's smart HTTP protocol (what `git ls-remote`
  * does), with the same basic-auth credential Flux uses; no git binary, no credential on a command
@@ -16,7 +23,7 @@ export async function branchHead(url: string, branch: string, auth?: { username:
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        if (res.statusCode === 401 || res.statusCode === 403) reject(new Error(`the Git server refused the credential (HTTP ${res.statusCode}); check the token and its Code (Read) scope`));
+        if (res.statusCode === 401 || res.statusCode === 403) reject(new BranchHeadRefused(`the Git server refused the credential (HTTP ${res.statusCode})`, 'credential'));
         else if (res.statusCode !== 200) reject(new Error(`the Git server answered HTTP ${res.statusCode} for ${target.origin}${target.pathname}`));
         else resolve(Buffer.concat(chunks));
       });
@@ -31,7 +38,7 @@ export async function branchHead(url: string, branch: string, auth?: { username:
     const [sha, name] = line.split('\0')[0].trim().split(' ');
     if (name === ref && /^[0-9a-f]{40}$/.test(sha)) return sha;
   }
-  throw new Error(`the repository has no branch '${branch}'`);
+  throw new BranchHeadRefused(`the repository has no branch '${branch}'`, 'branch');
 }
 
 function* pktLines(buf: Buffer): Generator<string> {

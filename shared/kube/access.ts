@@ -16,4 +16,6 @@ export interface ClusterAccess {
   password?: string;
   /** HTTP(S) proxy URL for reaching the server. */
   proxyUrl?: string;
+  /** Where these credentials came from, for messages (e.g. "input 'kubeconfig' (/path)"). */
+  origin?: string;
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpsProxyAgent } from 'hpagent';
 import type { ClusterAccess } from './access';
 import { KubeApiError } from './errors';
-import { type RetryOptions, withRetries } from './retry';
+import { isRetryable, type RetryOptions, withRetries } from './retry';
 
 export interface RequestSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -58,7 +58,15 @@ export class KubeClient {
       { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry },
       spec.signal,
       (error, delay, n) => this.options.onRetry?.(`${spec.method} ${spec.path}`, error, delay, n),
-    );
+    ).catch((error: unknown) => {
+      // A server that never answered, or not with TLS we trust: say which one, and where its address came from.
+      if (!(error instanceof KubeApiError) && !spec.signal?.aborted && (isRetryable(error) || typeof (error as { code?: unknown }).code === 'string')) {
+        (error as Error).message = `The connection to the API server ${this.base.origin}${this.access.origin ? ` (${this.access.origin})` : ''} failed: ${(error as Error).message}`;
+      }
+      // Credentials of another cluster, or expired ones: say whose they are.
+      if (error instanceof KubeApiError && error.status === 401) throw error.withNote(` (the API server ${this.base.origin} did not accept the credentials${this.access.origin ? ` of ${this.access.origin}` : ''})`);
+      throw error;
+    });
     return (text ? JSON.parse(text) : undefined) as T;
   }
 

@@ -37,7 +37,7 @@ export function readInputs(ctx: TaskContext) {
     sha256: sha256Hex(i.string('installManifestSha256'), 'installManifestSha256'),
     namespace: dnsLabel(i.string('namespace') ?? 'flux-system', 'namespace'),
     multiTenancy: i.bool('multiTenancy'),
-    defaultServiceAccount: i.string('defaultServiceAccount') ?? 'default',
+    defaultServiceAccount: dnsSubdomain(i.string('defaultServiceAccount') ?? 'default', 'defaultServiceAccount'),
     takeOwnership: i.bool('takeOwnership'),
     allowRepoint: i.bool('allowRepoint'),
     ...readImageSource(ctx),
@@ -46,7 +46,7 @@ export function readInputs(ctx: TaskContext) {
       name: dnsLabel(i.string('syncName') ?? 'flux-system', 'syncName'),
       url: url.toString().replace(/\/$/, ''),
       branch: i.required('gitBranch'),
-      path: i.required('gitPath'),
+      path: repoPath(i.required('gitPath'), 'gitPath'),
       interval: goDuration(i.string('syncInterval') ?? '1m', 'syncInterval'),
       provider: auth === 'azure' ? ('azure' as const) : undefined,
     },
@@ -59,6 +59,19 @@ export function readInputs(ctx: TaskContext) {
     caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
     timeoutMs: (i.int('timeoutMinutes', { min: 1, max: 120 }) ?? 10) * 60_000,
   };
+}
+
+/** A folder inside the repository: Flux reads the path from the repository's root. */
+function repoPath(value: string, input: string): string {
+  if (value.split('/').includes('..')) throw new InputError(input, `'${value}' leads out of the repository`, 'a path inside the repository, such as ./clusters/dev');
+  return value;
+}
+
+function dnsSubdomain(value: string, input: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value) || value.length > 253) {
+    throw new InputError(input, `'${value}' is not a Kubernetes object name`, 'lower-case letters, digits, - and .');
+  }
+  return value;
 }
 
 /** The SSH private key from its secure file, registered as a secret line by line. */

@@ -1,4 +1,5 @@
 import { main } from '../../shared/pipeline/entry';
+import { InputError } from '../../shared/pipeline/errors';
 import type { TaskDefinition } from '../../shared/pipeline/task-definition';
 import definition from './task.json';
 import { readInputs, readSshKey } from './inputs';
@@ -12,16 +13,34 @@ main(definition as TaskDefinition, async (ctx) => {
   const { KubeClient } = await import('../../shared/kube/client');
   const { ResourceManager } = await import('../../shared/kube/resource-manager');
   const { bootstrapFlux } = await import('../../shared/flux/bootstrap');
-  const { branchHead } = await import('../../shared/flux/ls-remote');
+  const { BranchHeadRefused, branchHead } = await import('../../shared/flux/ls-remote');
   const canAskHead = o.auth === 'token' || (o.auth === 'none' && o.sync.url.startsWith('http'));
+  const readHead = () => branchHead(o.sync.url, o.sync.branch, o.token ? { username: o.username, password: o.token } : undefined, o.caPem, ctx.signal, ctx.proxy)
+    .catch((e: Error) => {
+      // A refused token or a missing branch is bad input: said before anything is written.
+      if (e instanceof BranchHeadRefused) {
+        throw e.reason === 'branch' ? new InputError('gitBranch', `${e.message} (${o.sync.url})`, 'an existing branch of the repository')
+          : new InputError(o.auth === 'token' ? 'gitToken' : 'gitUrl', `${e.message} (${o.sync.url})`, 'a token with Code (Read) scope on the repository');
+      }
+      ctx.log.warning(`Could not read the head of ${o.sync.branch} (${e.message}); waiting for what source-controller fetches.`);
+      return undefined;
+    });
   const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, o.connection)), { log: ctx.log.debug });
   try {
+    // Asked now; bootstrapFlux waits for the answer (briefly) before it writes anything.
+    const startHead = canAskHead ? readHead() : undefined;
+    startHead?.catch(() => undefined);
+    let first = true;
     const r = await bootstrapFlux(manager, {
       ...o, credential, signal: ctx.signal, proxy: ctx.proxy, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,
+      sourceCheck: startHead,
       // What Flux says about the source is the verdict; not reading the head here only means
       // Flux is asked to reconcile and its revision is taken.
-      headRevision: canAskHead ? () => branchHead(o.sync.url, o.sync.branch, o.token ? { username: o.username, password: o.token } : undefined, o.caPem, ctx.signal, ctx.proxy)
-        .catch((e: Error) => void ctx.log.warning(`Could not read the head of ${o.sync.branch} (${e.message}); waiting for what source-controller fetches.`)) : undefined,
+      headRevision: canAskHead ? () => {
+        const read = first ? startHead! : readHead();
+        first = false;
+        return read.catch((e: Error) => void ctx.log.warning(`Could not read the head of ${o.sync.branch} (${e.message}).`));
+      } : undefined,
     });
     ctx.output('fluxVersion', o.version);
     ctx.output('appliedRevision', r.revision);

@@ -9,6 +9,11 @@ export async function connect(ctx: TaskContext, connection: ClusterConnectionInp
   const { ResourceManager } = await import('../../shared/kube/resource-manager');
   const { applySystemNow } = await import('../../shared/systems/apply-now');
   const manager = new ResourceManager(new KubeClient(await clusterAccessFor(ctx, connection)), { log: ctx.log.debug });
+  // Reach the cluster before anything is written: a connection that does not work is bad input.
+  await manager.get('rbac.authorization.k8s.io/v1', 'ClusterRole', 'view', undefined, ctx.signal).catch((error: unknown) => {
+    manager.close();
+    throw error;
+  });
   return {
     clusterRoleExists: async (name: string) => Boolean(await manager.get('rbac.authorization.k8s.io/v1', 'ClusterRole', name, undefined, ctx.signal)),
     apply: (objects: KubeObject[], timeoutMs: number) => {

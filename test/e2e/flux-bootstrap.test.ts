@@ -115,11 +115,12 @@ describe('FluxBootstrap@1', () => {
     await git.commit(repo, { files: { 'clusters/dev/broken.yaml': null } });
   });
 
-  it('fails with the source\'s authentication message for a wrong token, which appears nowhere', async () => {
+  it('refuses a token the Git server refuses before anything is written, and it appears nowhere', async () => {
     const wrong = 'wrong-token-value-123';
     const run = await bootstrap({ gitToken: wrong, syncName: 'bad-auth', gitPath: './clusters/test' });
     expect(run.result).toBe('Failed');
-    expect(run.errors[0]).toMatch(/Flux could not fetch the repository: GitRepository\/flux-system\/bad-auth: .*(authentication|auth|401|403)/i);
+    expect(run.errors[0]).toMatch(/^Input 'gitToken': the Git server refused the credential \(HTTP 40[13]\)/);
+    expect(await cluster.api.find('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/bad-auth')).toBeUndefined();
     expect(visibleOutput(run)).not.toContain(wrong);
   });
 

@@ -1,0 +1,92 @@
+// The one table of `npm run test:reliability`: what the bad-input matrix and the secret audit
+// measured, and the rows the fault injection fills (faults by kind, convergence after a re-run,
+// concurrent runs). A later part of issue 14 adds those figures through `faults` below.
+import type { AuditedRun, CaseResult } from './bad-inputs';
+
+/** Figures of the fault-injection runs (issue 14: seeded faults, cancellation, concurrency). */
+export interface FaultFigures {
+  /** Faults injected, by kind (reset, 5xx, 429, latency, truncated, stall, restart, kill, cancel, ...). */
+  injectedByKind: Record<string, number>;
+  faultedRuns: number;
+  succeeded: number;
+  failedClearly: number;
+  /** Clean re-runs after a faulted run whose state matched a run without faults. */
+  converged: number;
+  convergenceChecked: number;
+  concurrentRuns: number;
+  unclearErrors: number;
+}
+
+export interface ReliabilityInput {
+  seed: number;
+  runs: number;
+  cases: CaseResult[];
+  audited: AuditedRun[];
+  auditLogLeaks: string[];
+  /** Not measured yet: filled by the fault injector. */
+  faults?: FaultFigures;
+}
+
+export interface ReliabilitySummary extends ReliabilityInput {
+  badInputs: number;
+  caughtBeforeWrite: number;
+  mutatedOnBadInput: CaseResult[];
+  unclear: CaseResult[];
+  leaks: string[];
+  successfulRuns: number;
+  successfulRunsFailed: AuditedRun[];
+  ok: boolean;
+}
+
+export function summarize(input: ReliabilityInput): ReliabilitySummary {
+  const mutatedOnBadInput = input.cases.filter((c) => c.mutations.length > 0);
+  const unclear = input.cases.filter((c) => !c.clear);
+  const leaks = [
+    ...input.cases.flatMap((c) => c.leaks.map((l) => `${c.id}: ${l}`)),
+    ...input.audited.flatMap((a) => a.leaks.map((l) => `${a.label}: ${l}`)),
+    ...input.auditLogLeaks,
+  ];
+  const successfulRunsFailed = input.audited.filter((a) => !a.succeeded);
+  const faultsOk = !input.faults || (input.faults.converged === input.faults.convergenceChecked && input.faults.unclearErrors === 0);
+  return {
+    ...input,
+    badInputs: input.cases.length,
+    caughtBeforeWrite: input.cases.filter((c) => c.failed && c.mutations.length === 0).length,
+    mutatedOnBadInput,
+    unclear,
+    leaks,
+    successfulRuns: input.audited.length - successfulRunsFailed.length,
+    successfulRunsFailed,
+    ok: mutatedOnBadInput.length === 0 && unclear.length === 0 && leaks.length === 0 && successfulRunsFailed.length === 0 && faultsOk,
+  };
+}
+
+export function formatTable(s: ReliabilitySummary): string {
+  const f = s.faults;
+  const notYet = 'not measured yet';
+  const rows: [string, string][] = [
+    ['seed', String(s.seed)],
+    ['runs', String(s.runs)],
+    ['bad-input cases run', String(s.badInputs)],
+    ['bad inputs caught before any write', `${s.caughtBeforeWrite}/${s.badInputs}`],
+    ['mutations on bad input', String(s.mutatedOnBadInput.length)],
+    ['unclear errors', String(s.unclear.length + (f?.unclearErrors ?? 0))],
+    ['bad inputs the task did not expect (stack in a debug line)', String(s.cases.filter((c) => c.debugStack).length)],
+    ['successful runs (system.debug)', `${s.successfulRuns}/${s.audited.length}`],
+    ['leaks', String(s.leaks.length)],
+    // Fault injection (issue 14): filled by the fault injector.
+    ['faults injected by kind', f ? Object.entries(f.injectedByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '0' : notYet],
+    ['faulted runs: succeeded / failed clearly', f ? `${f.succeeded} / ${f.failedClearly} of ${f.faultedRuns}` : notYet],
+    ['convergence after re-run', f ? `${f.converged}/${f.convergenceChecked}` : notYet],
+    ['concurrent runs', f ? String(f.concurrentRuns) : notYet],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v}`);
+  const details = [
+    ...s.mutatedOnBadInput.map((c) => `mutation on bad input ${c.id}: ${c.mutations.join('; ')}`),
+    ...s.unclear.map((c) => `unclear error ${c.id} (${c.what}): ${c.unclear}`),
+    ...s.leaks.map((l) => `leak: ${l}`),
+    ...s.successfulRunsFailed.map((a) => `did not succeed: ${a.label}: ${a.run.completeMessage ?? a.run.stderr.slice(-300)}`),
+  ];
+  return [...lines, '', s.ok ? 'RESULT: ok' : 'RESULT: FAILED', ...details].join('\n');
+}
