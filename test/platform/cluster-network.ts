@@ -101,7 +101,8 @@ export async function startClusterNetwork(dir: string): Promise<ClusterNetwork> 
       name: 'network namespace',
       command: 'unshare',
       args: ['--net', '--', process.execPath, helperPath, dir, String(process.pid)],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      // `ip` lives in /usr/sbin, which a non-login PATH may lack.
+      env: { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` },
       cwd: dir,
       logFile,
     });

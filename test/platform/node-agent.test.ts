@@ -159,6 +159,20 @@ describe('node agent', () => {
     expect(status.lastState.terminated?.exitCode).toBe(137);
   });
 
+  it('honours the grace period of a deleted Pod: SIGTERM, then SIGKILL once it is over', async () => {
+    const c = await cluster.waitForController('flux-system', 'notification-controller');
+    // A stopped process does not act on SIGTERM: only the SIGKILL after the grace period ends it.
+    process.kill(c.pid!, 'SIGSTOP');
+    const started = Date.now();
+    await cluster.api.json('DELETE', `/api/v1/namespaces/flux-system/pods/${c.podName}`, { body: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 3 } });
+    await pollUntil('the Pod gone', async () => !(await cluster.api.find(`/api/v1/namespaces/flux-system/pods/${c.podName}`)), { timeoutMs: 30_000, intervalMs: 100 });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(3_000);
+    expect(took).toBeLessThan(10_000);
+    expect(alive(c.pid)).toBe(false);
+    await cluster.waitForController('flux-system', 'notification-controller');
+  });
+
   it('replaces a deleted Pod (ReplicaSet) and stops a scaled-down one', async () => {
     const before = await cluster.waitForController('flux-system', 'notification-controller');
     await cluster.api.delete(`/api/v1/namespaces/flux-system/pods/${before.podName}`);
