@@ -175,8 +175,6 @@ export interface BadInputCase {
   names: string | RegExp;
 }
 
-const withoutWorkDir = (inputs: Record<string, string>) => inputs;
-
 /** The inputs of a good run of each task (bad cases change some of them). */
 export function goodInputs(env: ReliabilityEnvironment, task: TaskName): Record<string, string> {
   const { releases } = env.options;
@@ -198,13 +196,13 @@ export function goodInputs(env: ReliabilityEnvironment, task: TaskName): Record<
         components: 'source-controller,kustomize-controller', releaseBaseUrl: releases.baseUrl, fluxVersion: releases.fluxVersion, timeoutMinutes: '4',
       };
     case 'RegisterSystem':
-      return withoutWorkDir({
+      return {
         systemName: 'payments', clusterRole: 'system-tenant', entraGroupObjectId: '2d4f6a8c-1b3e-4d5f-8a7c-9e0b2c4d6f81', entraGroupClusterRole: 'view',
         syncInterval: '1m', organizationUrl: env.emulators.devops.collectionUrl, project: 'platform', accessToken: env.emulators.devops.systemAccessToken,
         createRepository: 'true', systemBranch: 'main', systemPath: './deploy/dev', systemReadToken: env.pat, platformRepository: 'platform-components',
         platformBranch: 'main', systemsFolder: 'systems/dev', changeMode: 'commit', sealingCertificate: 'dev.crt', sealingScope: 'strict',
         alertProvider: 'msteams', alertWebhookUrl: env.webhookUrl, alertSeverity: 'error', connectionType: 'kubeconfig', kubeconfig: 'kubeconfig',
-      });
+      };
   }
 }
 
