@@ -1,6 +1,6 @@
 // The ARM emulator's ClusterFactory for end-to-end runs: every managed cluster is a full local
-// cluster (test/platform's startCluster: control plane + the controller-manager and kubelet
-// stand-ins), so the Sealed Secrets and Flux controllers that the pipeline tasks install
+// cluster (test/platform's startCluster: control plane, the real controller-manager and scheduler,
+// and the node agent), so the Sealed Secrets and Flux controllers that the pipeline tasks install
 // actually run on the clusters AksBootstrap creates. Deleting the managed cluster stops all of it.
 import { startCluster, type Cluster, type ClusterOptions } from '../platform/platform.js';
 import type { ClusterFactory } from './arm/cluster-factory.js';
@@ -14,7 +14,7 @@ export interface FullClusters {
   running(): Map<string, Cluster>;
 }
 
-export function fullClusterFactory(options: Pick<ClusterOptions, 'baseDir' | 'startTimeoutMs' | 'honorMinReadySeconds'> = {}): FullClusters {
+export function fullClusterFactory(options: Pick<ClusterOptions, 'baseDir' | 'startTimeoutMs'> = {}): FullClusters {
   const clusters = new Map<string, Cluster>();
   // Resource group names are case-insensitive in ARM.
   const key = (resourceGroup: string, name: string) => `${resourceGroup.toLowerCase()}/${name}`;

@@ -29,8 +29,6 @@ export interface ClusterInfo {
 }
 
 export interface ClusterOptions extends Omit<ControlPlaneOptions, 'controllers' | 'egressSocket'> {
-  /** No effect any more: the real ReplicaSet and Deployment controllers always honour minReadySeconds. */
-  honorMinReadySeconds?: boolean;
   /** CA files the containers trust besides the system's (SSL_CERT_FILE); default: the Azure emulators' CA. */
   trustedCaFiles?: string[];
 }
