@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as azdev from 'azure-devops-node-api';
-import { GitVersionType, PullRequestStatus, VersionControlChangeType, ItemContentType, GitPullRequestMergeStrategy, GitRefUpdateStatus } from 'azure-devops-node-api/interfaces/GitInterfaces.js';
+import { GitVersionType, PullRequestAsyncStatus, PullRequestStatus, VersionControlChangeType, ItemContentType, GitPullRequestMergeStrategy, GitRefUpdateStatus } from 'azure-devops-node-api/interfaces/GitInterfaces.js';
 import type { IGitApi } from 'azure-devops-node-api/GitApi.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEmulatorCa } from './ca.js';
@@ -564,6 +564,48 @@ describe('Azure DevOps emulator: permissions, pull request rules and branch poli
     devops.allowPermission({ permission: 'PullRequestBypassPolicy', project });
     const bypassed = await git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: { commitId: third.feature }, completionOptions: { mergeStrategy: GitPullRequestMergeStrategy.NoFastForward } }, third.repository.id!, third.pullRequest.pullRequestId!, project);
     expect(bypassed.status).toBe(PullRequestStatus.Completed);
+  });
+
+  it('rebase strategies as Azure Repos runs them: a fast-forward keeps the commit id; a diverged target gets replayed commits, a conflict leaves the PR active', async () => {
+    const project = newProject();
+    const edit = (path: string, content: string) => ({ changeType: VersionControlChangeType.Edit, item: { path }, newContent: { content, contentType: ItemContentType.RawText } });
+    const complete = async (repositoryId: string, id: number, mergeStrategy: GitPullRequestMergeStrategy) => {
+      const fetched = await git.getPullRequest(repositoryId, id, project);
+      return git.updatePullRequest({ status: PullRequestStatus.Completed, lastMergeSourceCommit: fetched.lastMergeSourceCommit, completionOptions: { mergeStrategy } }, repositoryId, id, project);
+    };
+
+    // Fast-forwardable ("Rebase and fast-forward"): the target moves to the source commit itself.
+    const ff = await pullRequestSetup(project, 'fast-forward');
+    const forwarded = await complete(ff.repository.id!, ff.pullRequest.pullRequestId!, GitPullRequestMergeStrategy.Rebase);
+    expect(forwarded.status).toBe(PullRequestStatus.Completed);
+    expect(forwarded.lastMergeCommit!.commitId).toBe(ff.feature);
+    expect(await headOf(ff.repository.id!, project, 'main')).toBe(ff.feature);
+
+    // The target moved on: the source commit is replayed on it, a new id whose parent is the target's tip.
+    const diverged = await pullRequestSetup(project, 'diverged');
+    const moved = (await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: diverged.main }], commits: [{ comment: 'hotfix', changes: [add('/hotfix.txt', 'hotfix\n')] }] }, diverged.repository.id!, project)).commits![0].commitId!;
+    const replayed = await complete(diverged.repository.id!, diverged.pullRequest.pullRequestId!, GitPullRequestMergeStrategy.Rebase);
+    expect(replayed.status).toBe(PullRequestStatus.Completed);
+    const head = (await headOf(diverged.repository.id!, project, 'main'))!;
+    expect(head).not.toBe(diverged.feature);
+    expect(await parentsOf(diverged.repository.id!, head)).toEqual([moved]);
+    const clone = await cloneAsBuildService(project, 'diverged');
+    expect(readFileSync(join(clone, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(readFileSync(join(clone, 'hotfix.txt'), 'utf8')).toBe('hotfix\n');
+
+    // "Rebase with merge commit" of a fast-forwardable PR: still a two-parent merge (semi-linear).
+    const semi = await pullRequestSetup(project, 'semi-linear');
+    const merged = await complete(semi.repository.id!, semi.pullRequest.pullRequestId!, GitPullRequestMergeStrategy.RebaseMerge);
+    expect(await parentsOf(semi.repository.id!, merged.lastMergeCommit!.commitId!)).toEqual([semi.main, semi.feature]);
+
+    // Both sides changed the same line: the replay conflicts, the PR stays active, main stays.
+    const conflicting = await pullRequestSetup(project, 'conflicting');
+    await git.createPush({ refUpdates: [{ name: 'refs/heads/feature', oldObjectId: conflicting.feature }], commits: [{ comment: 'ours', changes: [edit('/README.md', 'ours\n')] }] }, conflicting.repository.id!, project);
+    const theirs = (await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: conflicting.main }], commits: [{ comment: 'theirs', changes: [edit('/README.md', 'theirs\n')] }] }, conflicting.repository.id!, project)).commits![0].commitId!;
+    const refused = await complete(conflicting.repository.id!, conflicting.pullRequest.pullRequestId!, GitPullRequestMergeStrategy.Rebase);
+    expect(refused.status).toBe(PullRequestStatus.Active);
+    expect(refused.mergeStatus).toBe(PullRequestAsyncStatus.Conflicts);
+    expect(await headOf(conflicting.repository.id!, project, 'main')).toBe(theirs);
   });
 
   it('records method, path and status of every request, so a test can assert that no write reached the server', async () => {

@@ -205,6 +205,33 @@ export class BareRepository {
     return stdout.toString('utf8').split('\n')[0].trim();
   }
 
+  /** The commits of `source` that `target` lacks, oldest first (what a pull request brings). */
+  async commitsBetween(target: string, source: string): Promise<string[]> {
+    return (await this.git(['rev-list', '--reverse', '--topo-order', `${target}..${source}`])).stdout.toString('utf8').split('\n').filter(Boolean);
+  }
+
+  /**
+   * Replays `commits` one by one on `onto`, as Azure Repos rebases a pull request (each commit
+   * applied against its first parent, author and message kept, committer the one completing);
+   * undefined when one of them conflicts. Done in a throw-away worktree of the bare repository.
+   */
+  async replay(commits: string[], onto: string, committer: GitIdentity): Promise<string | undefined> {
+    const worktree = join(this.dir, `replay-${randomUUID()}`);
+    await this.git(['worktree', 'add', '--quiet', '--detach', worktree, onto]);
+    try {
+      const env = { GIT_COMMITTER_NAME: committer.name, GIT_COMMITTER_EMAIL: committer.email };
+      for (const commit of commits) {
+        const { parents } = await this.commitInfo(commit);
+        const args = ['cherry-pick', '--allow-empty', '--keep-redundant-commits', ...(parents.length > 1 ? ['-m', '1'] : []), commit];
+        const { exitCode } = await runGit(args, { cwd: worktree, env, allowExitCodes: [1] });
+        if (exitCode !== 0) return undefined;
+      }
+      return (await runGit(['rev-parse', 'HEAD'], { cwd: worktree })).stdout.toString('utf8').trim();
+    } finally {
+      await this.git(['worktree', 'remove', '--force', worktree]);
+    }
+  }
+
   async readFile(commitId: string, path: string): Promise<{ objectId: string; content: Buffer } | undefined> {
     const { stdout, exitCode } = await this.git(['rev-parse', '--verify', '--quiet', `${commitId}:${path}`], { allowExitCodes: [1, 128] });
     if (exitCode !== 0) return undefined;

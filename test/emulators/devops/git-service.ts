@@ -70,6 +70,7 @@ interface PullRequestRecord {
   closedDate?: Date;
   closedBy?: IdentityRef;
   mergeStatus: 'queued' | 'succeeded' | 'conflicts' | 'failure';
+  mergeFailureMessage?: string;
   mergeId: string;
   lastMergeSourceCommit?: string;
   lastMergeTargetCommit?: string;
@@ -82,6 +83,8 @@ interface PullRequestRecord {
 
 type Json = Record<string, unknown>;
 
+/** /Service/Git/Settings/MaxRebaseCommitCount on the hosted service (500 on Azure DevOps Server). */
+const MAX_REBASE_COMMITS = 100;
 const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -495,6 +498,7 @@ export class GitService {
       sourceRefName: pullRequest.sourceRefName,
       targetRefName: pullRequest.targetRefName,
       mergeStatus: pullRequest.mergeStatus,
+      ...(pullRequest.mergeFailureMessage ? { mergeFailureMessage: pullRequest.mergeFailureMessage } : {}),
       isDraft: pullRequest.isDraft,
       mergeId: pullRequest.mergeId,
       lastMergeSourceCommit: commitRef(pullRequest.lastMergeSourceCommit),
@@ -521,6 +525,7 @@ export class GitService {
     }
     pullRequest.lastMergeSourceCommit = source;
     pullRequest.lastMergeTargetCommit = target;
+    pullRequest.mergeFailureMessage = undefined;
     const tree = await repository.git.mergeTree(target, source);
     pullRequest.mergeStatus = tree ? 'succeeded' : 'conflicts';
     return tree;
@@ -756,23 +761,56 @@ export class GitService {
   }
 
   /**
+   * The rebase strategies as TeamFoundationGitPullRequestService.RebasePullRequestAndUpdateConflicts
+   * does them. "rebase" when the target is an ancestor of the source is a fast-forward: the target
+   * moves to the source commit itself, ids kept. Otherwise each commit the target lacks is replayed
+   * on it (new ids; at most 100 on the hosted service, else mergeStatus failure with Azure's
+   * message), and a conflict leaves the PR active with mergeStatus conflicts. "rebaseMerge" then
+   * adds a two-parent merge of the target and the rebased source, fast-forwardable or not.
+   */
+  private async rebase(repository: RepositoryRecord, pullRequest: PullRequestRecord, strategy: 'rebase' | 'rebaseMerge', message: string, by: GitIdentity): Promise<string | undefined> {
+    const source = pullRequest.lastMergeSourceCommit!;
+    const target = pullRequest.lastMergeTargetCommit!;
+    const fastForwardable = await repository.git.isAncestor(target, source);
+    if (strategy === 'rebase' && fastForwardable) return source;
+    let rebased = source;
+    if (!fastForwardable) {
+      const commits = await repository.git.commitsBetween(target, source);
+      if (commits.length > MAX_REBASE_COMMITS) {
+        pullRequest.mergeStatus = 'failure';
+        pullRequest.mergeFailureMessage = `Pull requests with more than ${MAX_REBASE_COMMITS} commits cannot be rebased.`;
+        return undefined;
+      }
+      const replayed = await repository.git.replay(commits, target, by);
+      if (!replayed) {
+        pullRequest.mergeStatus = 'conflicts';
+        return undefined;
+      }
+      rebased = replayed;
+    }
+    if (strategy === 'rebase') return rebased;
+    return repository.git.commitTree(await repository.git.treeOf(rebased), [target, rebased], message, by);
+  }
+
+  /**
    * Merges with the strategy and completes. With conflicts (or a target that moved meanwhile) the
    * PR stays active with mergeStatus conflicts, as when the completion job fails.
    */
   private async merge(repository: RepositoryRecord, pullRequest: PullRequestRecord, strategy: MergeStrategy, by: IdentityRef): Promise<void> {
     const tree = await this.evaluateMerge(pullRequest);
     if (!pullRequest.lastMergeSourceCommit || !pullRequest.lastMergeTargetCommit) throw vssErrors.branchesMissing();
-    if (!tree) return;
 
     const source = pullRequest.lastMergeSourceCommit;
     const target = pullRequest.lastMergeTargetCommit;
     const options = pullRequest.completionOptions;
     const message = String(options?.mergeCommitMessage ?? `Merged PR ${pullRequest.id}: ${pullRequest.title}`);
     const author: GitIdentity = { name: by.displayName, email: by.uniqueName };
-    let mergeCommit: string;
-    if (strategy === 'squash') mergeCommit = await repository.git.commitTree(tree, [target], message, author);
-    else if ((strategy === 'rebase' || strategy === 'rebaseMerge') && (await repository.git.isAncestor(target, source))) mergeCommit = source;
+    let mergeCommit: string | undefined;
+    if (strategy === 'rebase' || strategy === 'rebaseMerge') mergeCommit = await this.rebase(repository, pullRequest, strategy, message, author);
+    else if (!tree) return;
+    else if (strategy === 'squash') mergeCommit = await repository.git.commitTree(tree, [target], message, author);
     else mergeCommit = await repository.git.commitTree(tree, [target, source], message, author);
+    if (!mergeCommit) return;
 
     if (!(await repository.git.updateRef(pullRequest.targetRefName, mergeCommit, target))) throw vssErrors.pullRequestStale();
     if (truthy(options?.deleteSourceBranch)) await repository.git.updateRef(pullRequest.sourceRefName, ZERO_ID, source);
