@@ -1,4 +1,4 @@
-// The part of the Azure Pipelines YAML schema the examples use: one implicit job of task steps,
+// The part of the Azure Pipelines YAML schema the examples use: one implicit job of task and bash steps,
 // its variables, and the triggers (read for display only; the local runner runs the steps now).
 // Anything else is refused with a message naming the key, so an example never silently means
 // something different locally than on Azure DevOps.
@@ -32,7 +32,20 @@ export interface CheckoutStep {
   checkout: string;
 }
 
-export type Step = TaskStep | CheckoutStep;
+/** A `bash:` step (the Bash@3 task's shorthand): an inline script run with bash on the agent. */
+export interface BashStep {
+  index: number;
+  bash: string;
+  name?: string;
+  displayName?: string;
+  condition: string;
+  enabled: boolean;
+  continueOnError: boolean;
+  timeoutInMinutes?: number;
+  env: Record<string, string>;
+}
+
+export type Step = TaskStep | CheckoutStep | BashStep;
 
 export interface Schedule {
   cron: string;
@@ -57,7 +70,8 @@ const REFUSED_TOP_LEVEL: Record<string, string> = {
   stages: 'stages', jobs: 'jobs', extends: 'templates (extends)', parameters: 'runtime parameters', resources: 'resources',
 };
 const TASK_KEYS = new Set(['task', 'name', 'displayName', 'inputs', 'condition', 'enabled', 'continueOnError', 'timeoutInMinutes', 'env']);
-const SCRIPT_KEYS = ['script', 'bash', 'pwsh', 'powershell', 'template', 'download', 'publish', 'getPackage', 'reviewApp'];
+const BASH_KEYS = new Set(['bash', 'name', 'displayName', 'condition', 'enabled', 'continueOnError', 'timeoutInMinutes', 'env']);
+const SCRIPT_KEYS = ['script', 'pwsh', 'powershell', 'template', 'download', 'publish', 'getPackage', 'reviewApp'];
 /** Azure DevOps: a step name starts with a letter or `_` and holds letters, digits and `_`. */
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const VARIABLE_NAME = /^[A-Za-z0-9_.\-\s]+$/;
@@ -102,27 +116,18 @@ function variables(value: unknown): VariableDeclaration[] {
   return declared;
 }
 
-function taskStep(item: Record<string, unknown>, index: number): TaskStep {
-  const where = `steps[${index - 1}]`;
-  for (const key of Object.keys(item)) if (!TASK_KEYS.has(key)) throw new PipelineError(`${where}: unexpected key '${key}' on a task step`);
-  const reference = scalar(item.task, `${where}.task`);
-  const m = /^([A-Za-z][\w-]*)@(\d+)$/.exec(reference.trim());
-  if (!m) throw new PipelineError(`${where}.task: '${reference}' must be <TaskName>@<major>, e.g. AksBootstrap@1`);
+/** What task and bash steps share: name, display name, condition, enabled, continueOnError, timeout, env. */
+function commonStepFields(item: Record<string, unknown>, where: string) {
   const name = item.name === undefined ? undefined : scalar(item.name, `${where}.name`);
   if (name !== undefined && !STEP_NAME.test(name)) {
     throw new PipelineError(`${where}.name: '${name}' may hold only letters, digits and '_', and must not start with a digit`);
   }
-  const inputs = Object.fromEntries(Object.entries(mapping(item.inputs, `${where}.inputs`)).map(([k, v]) => [k, scalar(v, `${where}.inputs.${k}`)]));
   const env = Object.fromEntries(Object.entries(mapping(item.env, `${where}.env`)).map(([k, v]) => [k, scalar(v, `${where}.env.${k}`)]));
   const timeout = item.timeoutInMinutes === undefined ? undefined : Number(item.timeoutInMinutes);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) throw new PipelineError(`${where}.timeoutInMinutes: expected a whole number of minutes`);
   return {
-    index,
-    task: m[1],
-    major: Number(m[2]),
     name,
     displayName: item.displayName === undefined ? undefined : scalar(item.displayName, `${where}.displayName`),
-    inputs,
     condition: item.condition === undefined ? 'succeeded()' : scalar(item.condition, `${where}.condition`),
     enabled: item.enabled === undefined ? true : scalar(item.enabled, `${where}.enabled`).toLowerCase() !== 'false',
     continueOnError: item.continueOnError === undefined ? false : scalar(item.continueOnError, `${where}.continueOnError`).toLowerCase() === 'true',
@@ -131,18 +136,35 @@ function taskStep(item: Record<string, unknown>, index: number): TaskStep {
   };
 }
 
+function taskStep(item: Record<string, unknown>, index: number): TaskStep {
+  const where = `steps[${index - 1}]`;
+  for (const key of Object.keys(item)) if (!TASK_KEYS.has(key)) throw new PipelineError(`${where}: unexpected key '${key}' on a task step`);
+  const reference = scalar(item.task, `${where}.task`);
+  const m = /^([A-Za-z][\w-]*)@(\d+)$/.exec(reference.trim());
+  if (!m) throw new PipelineError(`${where}.task: '${reference}' must be <TaskName>@<major>, e.g. AksBootstrap@1`);
+  const inputs = Object.fromEntries(Object.entries(mapping(item.inputs, `${where}.inputs`)).map(([k, v]) => [k, scalar(v, `${where}.inputs.${k}`)]));
+  return { index, task: m[1], major: Number(m[2]), inputs, ...commonStepFields(item, where) };
+}
+
+function bashStep(item: Record<string, unknown>, index: number): BashStep {
+  const where = `steps[${index - 1}]`;
+  for (const key of Object.keys(item)) if (!BASH_KEYS.has(key)) throw new PipelineError(`${where}: unexpected key '${key}' on a bash step`);
+  return { index, bash: scalar(item.bash, `${where}.bash`), ...commonStepFields(item, where) };
+}
+
 function steps(value: unknown): Step[] {
   if (!Array.isArray(value) || value.length === 0) throw new PipelineError("'steps' must be a non-empty list");
   const parsed = value.map((entry, i): Step => {
     const item = mapping(entry, `steps[${i}]`);
     if ('task' in item) return taskStep(item, i + 1);
+    if ('bash' in item) return bashStep(item, i + 1);
     if ('checkout' in item) return { index: i + 1, checkout: scalar(item.checkout, `steps[${i}].checkout`) };
     const kind = SCRIPT_KEYS.find((k) => k in item) ?? Object.keys(item)[0] ?? 'empty';
-    throw new PipelineError(`steps[${i}]: '${kind}' steps are not supported by the local runner (only task and checkout steps)`);
+    throw new PipelineError(`steps[${i}]: '${kind}' steps are not supported by the local runner (only task, bash and checkout steps)`);
   });
   const names = new Map<string, number>();
   for (const step of parsed) {
-    if (!('task' in step) || !step.name) continue;
+    if ('checkout' in step || !step.name) continue;
     const key = step.name.toLowerCase();
     if (names.has(key)) throw new PipelineError(`steps[${step.index - 1}].name: '${step.name}' is already the name of step ${names.get(key)}`);
     names.set(key, step.index);

@@ -3,13 +3,14 @@
 // evaluated against the job's status, variables and output variables carried from step to step,
 // secrets masked in everything printed. The first failed step fails the job; later steps run
 // only if their condition says so (the default, succeeded(), does not).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointSpec, RunOptions, RunResult } from '../agent/harness';
 import type { NodeRuntime } from '../agent/node-runtimes';
 import { ConditionError, evaluateCondition, type JobStatus } from './conditions';
-import type { PipelineDefinition, TaskStep } from './definition';
+import type { BashStep, PipelineDefinition, TaskStep } from './definition';
 import type { LocalEnvironment, PipelineVariables } from './environment';
 import { Masker } from './masker';
 import { formatDuration, renderStepLog } from './render';
@@ -120,8 +121,8 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
 
     const invalid = [...problems];
     for (const step of o.definition.steps) {
-      if (!('task' in step)) continue;
-      invalid.push(...validateStep(step, o.catalog, o.environment, variables));
+      if ('checkout' in step) continue;
+      if ('task' in step) invalid.push(...validateStep(step, o.catalog, o.environment, variables));
       try {
         evaluateCondition(step.condition, { status: 'succeeded', variable: () => undefined });
       } catch (error) {
@@ -139,7 +140,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
     let status: JobStatus = 'succeeded';
     const total = o.definition.steps.length;
     for (const step of o.definition.steps) {
-      if (!('task' in step)) {
+      if ('checkout' in step) {
         print('');
         const what = step.checkout === 'none' ? 'nothing to fetch' : `local runs use ${o.sourcesDirectory} as it is`;
         print(`-- [${step.index}/${total}] Checkout: ${step.checkout} (${what})`);
@@ -147,7 +148,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<PipelineRun> {
         continue;
       }
       if (o.signal?.aborted) status = 'canceled';
-      const outcome = await runStep(o, step, total, variables, masker, print, status);
+      const outcome = 'task' in step ? await runStep(o, step, total, variables, masker, print, status) : await runBashStep(o, step, total, variables, print, status);
       steps.push(outcome);
       if (outcome.status === 'failed') status = 'failed';
       else if (outcome.status === 'canceled') status = 'canceled';
@@ -180,17 +181,8 @@ async function runStep(
   const base = { index: step.index, displayName, reference, durationMs: 0 };
   print('');
   print(`-- [${step.index}/${total}] ${displayName} (${reference}${step.name ? `, name: ${step.name}` : ''})`);
-
-  if (!step.enabled) {
-    print('   skipped: the step is disabled');
-    return { ...base, status: 'skipped', message: 'disabled' };
-  }
-  const conditionMet = evaluateCondition(step.condition, { status, variable: (name) => variables.value(name) });
-  if (!conditionMet) {
-    const why = status === 'canceled' ? 'the run was canceled' : status === 'failed' ? 'an earlier step failed' : 'its condition is false';
-    print(`   skipped: ${why} (condition: ${step.condition})`);
-    return { ...base, status: status === 'canceled' ? 'canceled' : 'skipped', message: why };
-  }
+  const skipped = skippedOutcome(step, base, variables, print, status);
+  if (skipped) return skipped;
 
   const prepared = prepareStep(step, task, o.environment, variables);
   for (const { input, names } of prepared.unresolved) {
@@ -231,6 +223,65 @@ async function runStep(
   const failure = run.errors[0] ?? run.completeMessage ?? (run.exitCode !== 0 ? `the task exited with code ${run.exitCode}` : undefined);
   print(`   ${stepStatus === 'failed' ? 'Failed' : stepStatus === 'canceled' ? 'Canceled' : stepStatus === 'succeededWithIssues' ? 'Succeeded with issues' : 'Succeeded'} in ${formatDuration(durationMs)}`);
   return { ...base, status: stepStatus, message: stepStatus === 'succeeded' ? run.completeMessage : failure, run, durationMs };
+}
+
+/** The outcome of a step that does not run (disabled, or its condition false), else undefined. */
+function skippedOutcome(step: TaskStep | BashStep, base: Omit<StepOutcome, 'status'>, variables: VariableStore, print: (line: string) => void, status: JobStatus): StepOutcome | undefined {
+  if (!step.enabled) {
+    print('   skipped: the step is disabled');
+    return { ...base, status: 'skipped', message: 'disabled' };
+  }
+  if (evaluateCondition(step.condition, { status, variable: (name) => variables.value(name) })) return undefined;
+  const why = status === 'canceled' ? 'the run was canceled' : status === 'failed' ? 'an earlier step failed' : 'its condition is false';
+  print(`   skipped: ${why} (condition: ${step.condition})`);
+  return { ...base, status: status === 'canceled' ? 'canceled' : 'skipped', message: why };
+}
+
+/**
+ * A bash step as Bash@3 runs it: the script, with $(macros) expanded, written to a file in the
+ * job's temp folder and run with `bash --noprofile --norc` in the sources folder; every variable
+ * that is not secret in the environment (name upper-cased, '.' and ' ' as '_'), secrets only
+ * where the step's `env` maps them. The exit code decides the result.
+ */
+async function runBashStep(o: RunPipelineOptions, step: BashStep, total: number, variables: VariableStore, print: (line: string) => void, status: JobStatus): Promise<StepOutcome> {
+  const displayName = variables.expand(step.displayName ?? `Bash: ${step.bash.trim().split('\n')[0]}`).text;
+  const base = { index: step.index, displayName, reference: 'bash', durationMs: 0 };
+  print('');
+  print(`-- [${step.index}/${total}] ${displayName} (bash${step.name ? `, name: ${step.name}` : ''})`);
+  const skipped = skippedOutcome(step, base, variables, print, status);
+  if (skipped) return skipped;
+
+  const { variables: publicVariables } = variables.forTask();
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PIPELINE_SECRET_')));
+  Object.assign(env, o.environment.env);
+  for (const [name, value] of Object.entries(publicVariables)) env[name.toUpperCase().replace(/[. ]/g, '_')] = value;
+  for (const [name, value] of Object.entries(step.env)) env[name] = variables.expand(value).text;
+  const script = join(publicVariables['Agent.TempDirectory']!, `bash-step-${step.index}.sh`);
+  writeFileSync(script, variables.expand(step.bash).text, { mode: 0o600 });
+
+  const started = Date.now();
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('bash', ['--noprofile', '--norc', script], { cwd: o.sourcesDirectory, env, signal: o.signal });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGTERM'), (step.timeoutInMinutes ?? o.defaultTimeoutMinutes ?? 60) * 60_000);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', () => undefined);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+  rmSync(script, { force: true });
+  const durationMs = Date.now() - started;
+  for (const line of renderStepLog(result.stdout, result.stderr, { debug: o.debug, stepName: step.name, declaredOutputs: [] })) print(`   ${line}`);
+  let stepStatus: StepStatus = o.signal?.aborted ? 'canceled' : result.code === 0 ? 'succeeded' : 'failed';
+  if (stepStatus === 'failed' && step.continueOnError) stepStatus = 'succeededWithIssues';
+  const error = /^##vso\[task\.logissue type=error[^\]]*\](.*)$/m.exec(result.stdout)?.[1];
+  const message = stepStatus === 'succeeded' ? undefined : error ?? `bash exited with code ${result.code}`;
+  print(`   ${stepStatus === 'failed' ? 'Failed' : stepStatus === 'canceled' ? 'Canceled' : stepStatus === 'succeededWithIssues' ? 'Succeeded with issues' : 'Succeeded'} in ${formatDuration(durationMs)}`);
+  return { ...base, status: stepStatus, message, durationMs };
 }
 
 /** Variables a task set: outputs (flagged, or declared in task.json) under `<step>.<name>`, others as job variables. */

@@ -324,6 +324,39 @@ describe('runPipeline', () => {
   });
 });
 
+describe('bash steps', () => {
+  const YAML = `
+variables:
+  - name: target
+    value: test
+steps:
+  - bash: |
+      echo "promote to $TARGET and $(target) in $SYSTEM_TEAMPROJECT"
+      echo "token in env: \${TOKEN:-none}; secret as a variable: \${SEALEDSECRETSKEY:-none}"
+    displayName: Promote to $(target)
+    env:
+      TOKEN: $(System.AccessToken)
+  - bash: |
+      echo "##vso[task.logissue type=error]test has commits that dev lacks"
+      exit 3
+  - bash: echo never
+`;
+
+  it('run with the job\'s variables in the environment, secrets only through env and masked, and fail on a non-zero exit', async () => {
+    const r = await run(YAML, {}, { pipelineVariables: { variables: {}, secrets: { sealedSecretsKey: 'key-material' } } });
+    expect(r.steps.map((s) => `${s.reference}:${s.status}`)).toEqual(['bash:succeeded', 'bash:failed', 'bash:skipped']);
+    expect(r.log).toContain('promote to test and test in platform');
+    expect(r.log).toContain('token in env: ***; secret as a variable: none');
+    expect(r.log).not.toContain(environment.accessToken);
+    expect(r.steps[0]!.displayName).toBe('Promote to test');
+    expect(r.summaryLine).toMatch(/Failed at step 2 .*: test has commits that dev lacks/);
+  });
+
+  it('refuse keys a bash step does not have', () => {
+    expect(() => parsePipeline('steps:\n  - bash: echo\n    inputs: {a: b}\n')).toThrow(/unexpected key 'inputs' on a bash step/);
+  });
+});
+
 describe('renderLine', () => {
   it.each([
     ['##[section]Starting: x', '== Starting: x'],
