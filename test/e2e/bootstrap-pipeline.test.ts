@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forbiddenForms } from '../agent/fixtures';
-import { visibleOutput } from '../agent/harness';
 import type { Cluster } from '../platform/platform';
-import { usePlatform } from '../platform/fixture';
+import { useDedicatedCluster, usePlatform } from '../platform/fixture';
+import { runTask, visibleOutput } from '../agent/harness';
+import { ensureEmulatorCa } from '../emulators/ca';
 import { conditionOf, type KubeObject } from '../platform/kube-api';
 import { parsePipeline } from '../pipeline/definition';
 import { startLocalStack, type LocalStack } from '../pipeline/local-stack';
@@ -20,6 +21,8 @@ import type { PipelineRun } from '../pipeline/runner';
 import { kubeseal as sealWithKubeseal } from '../platform/kubeseal';
 
 const platform = usePlatform();
+// The test environment's cluster, for the promotion (FluxBootstrap on the test branch).
+const testCluster = useDedicatedCluster();
 const PIPELINE = join(repoRoot, 'examples', 'bootstrap.yml');
 const RG = 'rg-aks-platform-dev';
 const NAME = 'aks-platform-dev';
@@ -63,7 +66,7 @@ const stepRun = (run: PipelineRun, reference: string) => run.steps.find((s) => s
 /** Nothing secret in what the runner printed, nor in what any task printed (before the runner's masking). */
 function expectNoSecrets(run: PipelineRun, printed: string): void {
   const secrets = [
-    stack.keyPair.keyPem, stack.pipelineVariables.secrets.fluxGitToken!, stack.emulators.devops.systemAccessToken,
+    stack.keyPair.keyPem, stack.fluxReaderToken, stack.emulators.devops.systemAccessToken,
     ...stack.emulators.entra.issued.map((t) => t.token), ...stack.emulators.devops.oidcTokens.map((t) => t.token),
   ];
   const outputs = [printed, ...run.steps.filter((s) => s.run).map((s) => visibleOutput(s.run!))];
@@ -75,8 +78,9 @@ function expectNoSecrets(run: PipelineRun, printed: string): void {
 
 const kubeseal = (secret: object, cert: string) => sealWithKubeseal(platform.info.binaries.kubeseal, secret, cert);
 
+/** The dev cluster follows the dev branch of platform-components. */
 async function headRevision(): Promise<string> {
-  return `main@sha1:${await stack.repos.head('platform-components', 'main')}`;
+  return `dev@sha1:${await stack.repos.head('platform-components', 'dev')}`;
 }
 
 /** Waits until a Flux Kustomization is Ready with a revision applied. */
@@ -92,7 +96,7 @@ describe('examples/bootstrap.yml through the local runner', () => {
   let sealed: KubeObject;
 
   it('creates the cluster, installs the brought sealing key and controller, Flux applies clusters/dev of the sample repository, and three teams are on board', async () => {
-    const initial = `main@sha1:${await stack.repos.head('platform-components')}`;
+    const initial = await headRevision();
     first = await runExample();
     expect(first.run.result, first.printed).toBe('Succeeded');
     expect(first.run.steps.map((s) => `${s.reference}:${s.status}`)).toEqual(['checkout:succeeded', 'AksBootstrap@1:succeeded', 'InstallSealedSecrets@1:succeeded', 'FluxBootstrap@1:succeeded',
@@ -116,13 +120,13 @@ describe('examples/bootstrap.yml through the local runner', () => {
     const secret = await cluster().api.waitFor<{ data: Record<string, string> }>('unsealed Secret', '/api/v1/namespaces/default/secrets/probe', () => true, 30_000);
     expect(Buffer.from(secret.data.value!, 'base64').toString()).toBe('unsealed-by-the-brought-key');
 
-    // Flux applied the head of main: its own Kustomization, then the two it found in clusters/dev.
+    // Flux applied the head of dev: its own Kustomization, then the two it found in clusters/dev.
     expect(stepRun(first.run, 'FluxBootstrap@1').variables.appliedRevision.value).toBe(initial);
-    expect(await appliedRevisionOf('infrastructure')).toMatch(/^main@sha1:/);
-    // Each team: one commit on main, its repository with a starter folder, its sync Ready as its own account.
+    expect(await appliedRevisionOf('infrastructure')).toMatch(/^dev@sha1:/);
+    // Each team: one commit on dev, its repository with a starter folder, its sync Ready as its own account.
     const registered = first.run.steps.filter((s) => s.reference === 'RegisterSystem@1').map((s) => s.run!.variables.commitId.value);
     expect(new Set(registered).size).toBe(SYSTEMS.length);
-    expect(await headRevision()).toBe(`main@sha1:${registered.at(-1)}`);
+    expect(await headRevision()).toBe(`dev@sha1:${registered.at(-1)}`);
     for (const system of SYSTEMS) {
       expect(Object.keys((await stack.repos.tree(system))!)).toContain('deploy/dev/README.md');
       const sync = await live(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${system}/kustomizations/${system}`);
@@ -132,7 +136,8 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expect(first.printed).toContain('Registered payments: commit ');
     const tenant = await live('/apis/rbac.authorization.k8s.io/v1/clusterroles/system-tenant');
     expect((tenant.rules as { apiGroups: string[]; resources: string[] }[]).some((r) => r.apiGroups.includes('bitnami.com') && r.resources.includes('sealedsecrets'))).toBe(true);
-    expect((await live('/api/v1/namespaces/kube-public/configmaps/platform-info')).data).toMatchObject({ environment: 'dev', clusterName: NAME });
+    // The dev overlay of the common base.
+    expect((await live('/api/v1/namespaces/kube-public/configmaps/platform-info')).data).toMatchObject({ environment: 'dev', clusterName: NAME, platformBranch: 'dev' });
 
     expect(first.printed).toContain('output aks.kubeconfigPath = ');
     expect(first.printed).toMatch(/## Summary of step 4: Flux on clusters\/dev\n### AKS bootstrap: Flux/);
@@ -200,14 +205,14 @@ describe('examples/bootstrap.yml through the local runner', () => {
     const runRegister = () => runPipelineFile(join(repoRoot, 'examples', 'register-system.yml'), {
       environment: stack.environment, pipelineVariables: stack.pipelineVariables, overrides: stack.overrides, sourcesDirectory: checkout, out: () => undefined,
     });
-    const head = await stack.repos.head('platform-components');
+    const head = await stack.repos.head('platform-components', 'dev');
     const proposed = await runRegister();
     expect(proposed.result).toBe('Succeeded');
     const register = proposed.steps.find((s) => s.reference === 'RegisterSystem@1')!.run!;
     expect(register.variables.pullRequestId.value).toMatch(/^\d+$/);
     expect(register.plainLines.join('\n')).toContain('added Alert/payments/payments');
-    // Reviewed first: main has not moved.
-    expect(await stack.repos.head('platform-components')).toBe(head);
+    // Reviewed first: dev has not moved.
+    expect(await stack.repos.head('platform-components', 'dev')).toBe(head);
     const again = await runRegister();
     expect(again.result).toBe('Succeeded');
     const rerun = again.steps.find((s) => s.reference === 'RegisterSystem@1')!.run!;
@@ -248,5 +253,64 @@ describe('examples/bootstrap.yml through the local runner', () => {
     expect(Buffer.from(secret.data.value!, 'base64').toString()).toBe('unsealed-by-the-brought-key');
     expectNoSecrets(recreate.run, recreate.printed);
     process.stdout.write(`[bootstrap-pipeline] recreate run ${recreate.ms} ms\n`);
+  }, 600_000);
+  it('promote.yml fast-forwards test to the very commit dev runs, the test cluster applies the test overlay, and a test branch that went its own way is refused', async () => {
+    expect(first?.run.result).toBe('Succeeded');
+    const promote = async () => {
+      const checkout = mkdtempSync(join(work, 'promote-'));
+      await stack.repos.checkout('platform-components', checkout);
+      const lines: string[] = [];
+      const run = await runPipelineFile(join(repoRoot, 'examples', 'promote.yml'), {
+        environment: stack.environment, pipelineVariables: stack.pipelineVariables, overrides: { ...stack.overrides, promoteTo: 'test' },
+        sourcesDirectory: checkout, out: (line) => lines.push(line),
+      });
+      return { run, printed: lines.join('\n') };
+    };
+    const dev = (await stack.repos.head('platform-components', 'dev'))!;
+    const before = (await stack.repos.head('platform-components', 'test'))!;
+    expect(before).not.toBe(dev);
+
+    const promoted = await promote();
+    expect(promoted.run.result, promoted.printed).toBe('Succeeded');
+    // Same commit id: test now holds exactly what the dev cluster runs, nothing re-merged.
+    expect(await stack.repos.head('platform-components', 'test')).toBe(dev);
+    expect(promoted.printed).toContain(`test is now at ${dev}, the commit dev ran`);
+    expect(promoted.printed).not.toContain(stack.emulators.devops.systemAccessToken);
+    // A re-run has nothing to promote.
+    const again = await promote();
+    expect(again.run.result, again.printed).toBe('Succeeded');
+    expect(again.printed).toContain(`test is already at ${dev}: nothing to promote.`);
+
+    // The test environment: Flux on the test branch and clusters/test, the test overlay of the same base.
+    const dir = mkdtempSync(join(work, 'test-env-'));
+    writeFileSync(join(dir, 'kubeconfig'), testCluster.info.kubeconfigYaml);
+    const flux = await runTask({
+      task: 'FluxBootstrap',
+      workingDirectory: dir,
+      env: stack.environment.env,
+      inputs: {
+        connectionType: 'kubeconfig', kubeconfig: 'kubeconfig', gitUrl: stack.platformRepositoryUrl, caFile: ensureEmulatorCa().caPath,
+        gitBranch: 'test', gitPath: './clusters/test', gitAuth: 'token', gitToken: stack.fluxReaderToken,
+        components: 'source-controller,kustomize-controller,notification-controller', fluxVersion: platform.info.releases.fluxVersion,
+        releaseBaseUrl: platform.info.releases.baseUrl, timeoutMinutes: '5',
+      },
+    });
+    expect(flux.result, flux.stdout).toBe('Succeeded');
+    expect(flux.variables.appliedRevision.value).toBe(`test@sha1:${dev}`);
+    const infrastructure = await testCluster.api.waitFor<KubeObject>('infrastructure applied on the test cluster', '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/infrastructure',
+      (k) => conditionOf(k, 'Ready')?.status === 'True', 120_000);
+    expect((infrastructure.status as { lastAppliedRevision: string }).lastAppliedRevision).toBe(`test@sha1:${dev}`);
+    expect((await testCluster.api.get<KubeObject>('/api/v1/namespaces/kube-public/configmaps/platform-info')).data)
+      .toEqual({ environment: 'test', clusterName: 'aks-platform-test', platformBranch: 'test', platformRepository: 'platform-components' });
+    // The dev teams' folders travelled with the commit, but the test cluster reads systems/test only.
+    for (const system of SYSTEMS) expect(await testCluster.api.find(`/api/v1/namespaces/${system}`)).toBeUndefined();
+
+    // Someone committed to test directly: a rebase would give dev's commits new ids, so the promotion stops.
+    const hotfix = await stack.repos.commit('platform-components', { 'clusters/test/HOTFIX.md': 'made on test\n' }, 'Hotfix on test', 'test');
+    await stack.repos.commit('platform-components', { 'clusters/dev/NEXT.md': 'next change\n' }, 'Next change on dev', 'dev');
+    const refused = await promote();
+    expect(refused.run.result).toBe('Failed');
+    expect(refused.run.summaryLine).toContain(`test has commits that dev lacks (${hotfix.slice(0, 7)})`);
+    expect(await stack.repos.head('platform-components', 'test')).toBe(hotfix);
   }, 600_000);
 });

@@ -22,6 +22,13 @@ export interface DevOpsRepos {
   /** Message and parents of a commit. */
   commitOf(name: string, sha: string): Promise<{ message: string; parents: string[] }>;
   url(name: string): string;
+  /** Points branch `to` at the head of `from` (creating or moving it); returns that commit. */
+  branch(name: string, from: string, to: string): Promise<string>;
+  /**
+   * A clone with every branch in `dir`, as a pipeline's `checkout: self` with `fetchDepth: 0` and
+   * `persistCredentials: true` leaves it: the job's token in the clone's own git configuration.
+   */
+  checkout(name: string, dir: string): Promise<void>;
 }
 
 export function devopsRepos(o: { collectionUrl: string; project: string; pat: string; token: string }): DevOpsRepos {
@@ -77,6 +84,15 @@ export function devopsRepos(o: { collectionUrl: string; project: string; pat: st
     url,
     head,
     commit,
+    branch: (name, from, to) => withClone(name, from, async (dir) => {
+      await git(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${to}`], dir);
+      return git(['rev-parse', 'HEAD'], dir);
+    }),
+    async checkout(name, dir) {
+      await git(['clone', '--quiet', '--no-checkout', url(name), dir]);
+      await git(['config', 'http.extraheader', `AUTHORIZATION: bearer ${o.token}`], dir);
+      await git(['checkout', '--quiet', 'main'], dir);
+    },
     commitOf: (name, sha) => withClone(name, 'main', async (dir) => {
       await git(['fetch', '--quiet', 'origin', sha], dir);
       const [parents, ...message] = (await git(['log', '-1', '--format=%P%n%B', sha], dir)).split('\n');

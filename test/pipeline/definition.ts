@@ -54,9 +54,16 @@ export interface Schedule {
   always: boolean;
 }
 
+/** `- group: <name>` in the variables list; `position` is how many plain variables come before it. */
+export interface VariableGroupReference {
+  name: string;
+  position: number;
+}
+
 export interface PipelineDefinition {
   name?: string;
   variables: VariableDeclaration[];
+  variableGroups: VariableGroupReference[];
   steps: Step[];
   schedules: Schedule[];
   /** `none`, a branch list, or undefined (Azure DevOps then triggers on every push). */
@@ -90,7 +97,7 @@ function mapping(value: unknown, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function variables(value: unknown): VariableDeclaration[] {
+function variables(value: unknown, groups: VariableGroupReference[] = []): VariableDeclaration[] {
   if (value === undefined || value === null) return [];
   const declared: VariableDeclaration[] = [];
   const add = (name: string, raw: unknown, readonly: boolean, where: string) => {
@@ -106,7 +113,11 @@ function variables(value: unknown): VariableDeclaration[] {
     const where = `variables[${i}]`;
     const item = mapping(entry, where);
     if ('group' in item) {
-      throw new PipelineError(`${where}: variable groups are not supported by the local runner; define the group's variables in the local variables file instead`);
+      for (const key of Object.keys(item)) if (key !== 'group') throw new PipelineError(`${where}: unexpected key '${key}' next to 'group'`);
+      const name = scalar(item.group, `${where}.group`).trim();
+      if (!name) throw new PipelineError(`${where}.group: a variable group name is required`);
+      groups.push({ name, position: declared.length });
+      return;
     }
     if ('template' in item) throw new PipelineError(`${where}: variable templates are not supported by the local runner`);
     for (const key of Object.keys(item)) if (!['name', 'value', 'readonly'].includes(key)) throw new PipelineError(`${where}: unexpected key '${key}'`);
@@ -213,9 +224,11 @@ export function parsePipeline(yamlText: string): PipelineDefinition {
     if (!TOP_LEVEL.has(key)) throw new PipelineError(`unexpected top-level key '${key}'`);
   }
   if (yamlText.includes('${{')) throw new PipelineError('template expressions (${{ }}) are not supported by the local runner; use $(variable) macros');
+  const variableGroups: VariableGroupReference[] = [];
   return {
     name: root.name === undefined ? undefined : scalar(root.name, 'name'),
-    variables: variables(root.variables),
+    variables: variables(root.variables, variableGroups),
+    variableGroups,
     steps: steps(root.steps),
     schedules: schedules(root.schedules),
     trigger: trigger(root.trigger),

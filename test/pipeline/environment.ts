@@ -1,5 +1,5 @@
 // What Azure DevOps itself holds for a pipeline and hands the agent, kept in local files:
-// - the environment file: service connections and secure files by name, the project's
+// - the environment file: service connections, secure files and variable groups by name, the project's
 //   predefined variables (System.CollectionUri, System.OidcRequestUri, ...), the job access
 //   token, and what every task process needs in its environment (the emulator CA);
 // - the variables file: variables defined in the pipeline's settings rather than in YAML, the
@@ -21,6 +21,12 @@ export interface SecureFileEntry {
   ticket: string;
 }
 
+/** A variable group of the project's Library: plain variables and secret ones. */
+export interface VariableGroup {
+  variables: Record<string, string>;
+  secrets: Record<string, string>;
+}
+
 export interface LocalEnvironment {
   serviceConnections: Record<string, ServiceConnection>;
   secureFiles: Record<string, SecureFileEntry>;
@@ -30,6 +36,8 @@ export interface LocalEnvironment {
   accessToken?: string;
   /** Added to every task process's environment. */
   env: Record<string, string>;
+  /** The Library's variable groups by name, for `variables: - group: <name>`. */
+  variableGroups?: Record<string, VariableGroup>;
 }
 
 export interface PipelineVariables {

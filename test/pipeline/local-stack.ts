@@ -3,7 +3,7 @@
 // landing zone the pipeline names (subscription, resource groups, subnet, admin group), a
 // workload-identity service connection, the platform-components repository in Azure Repos (the
 // Azure DevOps emulator, where Flux reads it and RegisterSystem writes to it), and a fresh Sealed
-// Secrets key pair (openssl) in the pipeline's secret variables. What it returns is
+// Secrets key pair (openssl) in the variable group the pipelines name. What it returns is
 // what Azure DevOps would hold: the environment file, the pipeline-settings variables, and the
 // few values that cannot be the same on this machine (repository URL, release mirror).
 import { randomUUID } from 'node:crypto';
@@ -38,6 +38,8 @@ export interface LocalStack {
   /** Values of pipeline variables that must differ on this machine. */
   overrides: Record<string, string>;
   keyPair: { certPem: string; keyPem: string };
+  /** The flux-reader account's PAT (Code: Read), Flux's git credential in the variable group. */
+  fluxReaderToken: string;
   platformRepositoryUrl: string;
   /** The project's repositories (platform-components, the teams'), as a team member reaches them. */
   repos: DevOpsRepos;
@@ -61,6 +63,9 @@ export function filesOf(dir: string): Record<string, string> {
   walk(dir);
   return files;
 }
+
+/** The platform repository's branches besides main (prod): the dev and test environments'. */
+export const ENVIRONMENT_BRANCHES = ['dev', 'test'];
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
@@ -118,6 +123,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const readerPat = devops.addPersonalAccessToken();
     const repos = devopsRepos({ collectionUrl: devops.collectionUrl, project: project.name, pat: readerPat, token: devops.systemAccessToken });
     const { url: platformRepositoryUrl } = await repos.create(o.platformRepository.name, files);
+    // One branch per environment: main is prod's; dev and test start at the same commit.
+    for (const branch of ENVIRONMENT_BRANCHES) await repos.branch(o.platformRepository.name, 'main', branch);
 
     const environment: LocalEnvironment = {
       serviceConnections,
@@ -130,9 +137,18 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         'System.PlanId': planId,
         'System.JobId': jobId,
         'System.OidcRequestUri': devops.oidcRequestUri({ project: project.name, planId, jobId }),
+        // Pipelines that check out `self` (register-system.yml, promote.yml) live in the platform repository.
+        'Build.Repository.Name': o.platformRepository.name,
       },
       accessToken: devops.systemAccessToken,
-      env: { NODE_EXTRA_CA_CERTS: ensureEmulatorTrustBundle() },
+      // The Library's variable groups the pipelines name: the environment's sealing key pair and
+      // Flux's read token, as the README sets them up.
+      variableGroups: Object.fromEntries([...new Set(o.pipelines.flatMap((p) => p.variableGroups.map((g) => g.name)))].map((name) => [name, {
+        variables: { sealedSecretsCert: b64(keyPair.certPem) },
+        secrets: { sealedSecretsKey: b64(keyPair.keyPem), fluxGitToken: readerPat },
+      }])),
+      // The emulators' CA, for Node (tasks) and for git and curl (bash steps).
+      env: { NODE_EXTRA_CA_CERTS: ensureEmulatorTrustBundle(), GIT_SSL_CAINFO: ensureEmulatorTrustBundle(), CURL_CA_BUNDLE: ensureEmulatorTrustBundle() },
     };
     return {
       emulators,
@@ -140,10 +156,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       landingZone,
       environment,
       pipelineVariables: {
-        variables: { sealedSecretsCert: b64(keyPair.certPem) },
+        variables: {},
         secrets: {
-          sealedSecretsKey: b64(keyPair.keyPem),
-          fluxGitToken: readerPat,
           // register-system.yml: the team repository's read PAT and the team channel's webhook
           // (nothing listens there locally: Flux's alerts to it fail and are logged).
           systemReadToken: readerPat,
@@ -152,6 +166,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       },
       overrides: { platformRepoUrl: platformRepositoryUrl, githubReleasesUrl: o.releasesBaseUrl },
       keyPair,
+      fluxReaderToken: readerPat,
       platformRepositoryUrl,
       repos,
       platformFiles: files,

@@ -77,9 +77,12 @@ export async function recreateDrill(stack: LocalStack, z: ZeroToHero, o: DrillOp
 async function platformAtHead(stack: LocalStack, timeoutMs: number): Promise<void> {
   const api = clusterApi(stack)();
   const repository = decodeURIComponent(stack.platformRepositoryUrl.split('/').pop()!);
-  const revision = `main@sha1:${await stack.repos.head(repository)}`;
+  const source = '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system';
+  // The environment's branch, as FluxBootstrap set it.
+  const branch = ((await api.get<KubeObject>(source)).spec as { ref: { branch: string } }).ref.branch;
+  const revision = `${branch}@sha1:${await stack.repos.head(repository, branch)}`;
   const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } };
-  await api.patch('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system', requestedAt);
+  await api.patch(source, requestedAt);
   for (const name of ['flux-system', 'systems']) {
     const path = `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
     await api.patch(path, requestedAt);

@@ -93,9 +93,26 @@ function jobVariables(o: RunPipelineOptions, tempDirectory: string): { variables
   if (o.environment.accessToken) variables.set('System.AccessToken', o.environment.accessToken, { secret: true });
   for (const [name, value] of Object.entries(o.pipelineVariables?.variables ?? {})) variables.set(name, value);
   for (const [name, value] of Object.entries(o.pipelineVariables?.secrets ?? {})) variables.set(name, value, { secret: true });
-  // A YAML variable wins over the settings' one of the same name, and is never secret.
-  for (const v of o.definition.variables) variables.set(v.name, v.value, { secret: false, readonly: v.readonly });
+  // YAML variables and variable groups in the order listed, a later one winning; both win over
+  // the settings' variables. A YAML variable is never secret; a group's secret ones stay secret.
   const problems: string[] = [];
+  const groups = o.environment.variableGroups ?? {};
+  const applyGroups = (position: number) => {
+    for (const reference of o.definition.variableGroups.filter((g) => g.position === position)) {
+      const group = Object.entries(groups).find(([name]) => name.toLowerCase() === reference.name.toLowerCase())?.[1];
+      if (!group) {
+        problems.push(`Variable group '${reference.name}' was not found or is not authorized for use${Object.keys(groups).length ? ` (known: ${Object.keys(groups).join(', ')})` : ''}`);
+        continue;
+      }
+      for (const [name, value] of Object.entries(group.variables)) variables.set(name, value, { secret: false });
+      for (const [name, value] of Object.entries(group.secrets)) variables.set(name, value, { secret: true });
+    }
+  };
+  o.definition.variables.forEach((v, i) => {
+    applyGroups(i);
+    variables.set(v.name, v.value, { secret: false, readonly: v.readonly });
+  });
+  applyGroups(o.definition.variables.length);
   for (const [name, value] of Object.entries(o.overrides ?? {})) {
     if (!variables.set(name, value)) problems.push(`variable '${name}' is read-only in the pipeline and cannot be overridden`);
   }

@@ -6,8 +6,8 @@
 // runner; each team then pushes a small workload, and it ends with the zero-to-hero table
 // (zero-to-hero.ts); prints where to look; stops everything, or with --keep runs until Ctrl-C, leaving the
 // environment files so `npm run pipeline -- <file>` can run other examples against it.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { buildAll } from '../platform/bins/build.mjs';
 import { startReleaseServer } from '../platform/release-server';
 import { parsePipeline } from './definition';
@@ -46,16 +46,15 @@ async function main(): Promise<number> {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     writePrivateJson(join(stateDir, 'environment.json'), stack.environment);
     writePrivateJson(join(stateDir, 'variables.json'), { ...stack.pipelineVariables, localValues: stack.overrides });
-    // A checkout of the platform repository, for pipelines that live in it (checkout: self).
+    // A checkout of the platform repository, for pipelines that live in it (checkout: self), as
+    // the agent leaves it with persistCredentials: promote.yml fetches and compares its branches.
     const checkout = join(stateDir, 'platform-components');
-    for (const [path, content] of Object.entries(stack.platformFiles)) {
-      mkdirSync(dirname(join(checkout, path)), { recursive: true });
-      writeFileSync(join(checkout, path), content);
-    }
+    rmSync(checkout, { recursive: true, force: true });
+    await stack.repos.checkout('platform-components', checkout);
     say(`Local Azure: Entra ID ${stack.emulators.entra.url}, ARM ${stack.emulators.arm.url}, Azure DevOps ${stack.emulators.devops.collectionUrl}`);
     say(`Landing zone: subscription ${stack.landingZone.subscriptionId}, subnet ${stack.landingZone.subnets.map((s) => s.id).join(', ')}`);
     say(`Service connection ${Object.keys(stack.environment.serviceConnections).join(', ')} (workload identity federation); platform repository ${stack.platformRepositoryUrl}`);
-    say('Sealing key pair: made with openssl, in the secret variable sealedSecretsKey (certificate in sealedSecretsCert)');
+    say(`Sealing key pair: made with openssl, in the variable group ${Object.keys(stack.environment.variableGroups ?? {}).join(', ')} (secret sealedSecretsKey, certificate sealedSecretsCert)`);
     say();
 
     const controller = new AbortController();
@@ -87,6 +86,7 @@ async function main(): Promise<number> {
     say('  npm run pipeline -- examples/bootstrap.yml                 (again: changes nothing)');
     say('  npm run pipeline -- examples/recreate-for-upgrade.yml      (a new cluster; Git brings everything back)');
     say(`  npm run pipeline -- examples/register-system.yml --sources ${checkout}`);
+    say(`  npm run pipeline -- examples/promote.yml --var promoteTo=test --sources ${checkout}   (dev -> test by fast-forward)`);
     say('Running until Ctrl-C.');
     await new Promise<void>((done) => {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => done());

@@ -111,7 +111,7 @@ describe('parsePipeline', () => {
     ['steps:\n  - task: AksBootstrap@1\n    name: my-step\n', /only letters, digits and '_'/],
     ['steps:\n  - {task: AksBootstrap@1, name: a}\n  - {task: FluxBootstrap@1, name: A}\n', /already the name of step 1/],
     ['steps:\n  - task: AksBootstrap@1\n    retries: 2\n', /unexpected key 'retries'/],
-    ['variables:\n  - group: secrets\nsteps:\n  - task: AksBootstrap@1\n', /variable groups are not supported/],
+    ['variables:\n  - group: secrets\n    name: x\nsteps:\n  - task: AksBootstrap@1\n', /unexpected key 'name' next to 'group'/],
     ['variables:\n  Build.Reason: x\nsteps:\n  - task: AksBootstrap@1\n', /predefined variable/],
     ['steps:\n  - task: AksBootstrap@1\n    inputs:\n      clusterName: ${{ parameters.name }}\n', /template expressions/],
     ['steps: []\n', /non-empty list/],
@@ -321,6 +321,36 @@ describe('runPipeline', () => {
 `, {});
     expect(r.steps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'succeeded']);
     expect(r.log).toContain("skipped: its condition is false (condition: eq(variables['Build.Reason'], 'Schedule'))");
+  });
+});
+
+describe('variable groups', () => {
+  const YAML = `
+variables:
+  - name: keyName
+    value: from-yaml-before
+  - group: aks-platform-dev
+  - name: cert
+    value: from-yaml-after
+steps:
+  - bash: echo "$KEYNAME $CERT \${SEALEDSECRETSKEY:-no-secret-in-env} $SECRET"
+    env:
+      SECRET: $(sealedSecretsKey)
+`;
+  const groups = { 'AKS-Platform-Dev': { variables: { keyName: 'from-group', cert: 'from-group' }, secrets: { sealedSecretsKey: 'group-secret' } } };
+
+  it('are taken from the Library in list order (a later entry wins); their secrets stay secret and masked', async () => {
+    const r = await run(YAML, {}, { environment: { ...environment, variableGroups: groups } });
+    expect(r.result, r.log).toBe('Succeeded');
+    expect(r.log).toContain('from-group from-yaml-after no-secret-in-env ***');
+    expect(r.log).not.toContain('group-secret');
+  });
+
+  it('make the pipeline invalid when the group does not exist, before anything runs', async () => {
+    const r = await run(YAML, {}, { environment: { ...environment, variableGroups: {} } });
+    expect(r.result).toBe('Failed');
+    expect(r.invalid).toEqual(["Variable group 'aks-platform-dev' was not found or is not authorized for use"]);
+    expect(r.steps).toEqual([]);
   });
 });
 
