@@ -589,9 +589,9 @@ describe('Azure DevOps emulator: permissions, pull request rules and branch poli
     const head = (await headOf(diverged.repository.id!, project, 'main'))!;
     expect(head).not.toBe(diverged.feature);
     expect(await parentsOf(diverged.repository.id!, head)).toEqual([moved]);
-    const clone = await cloneAsBuildService(project, 'diverged');
-    expect(readFileSync(join(clone, 'feature.txt'), 'utf8')).toBe('feature\n');
-    expect(readFileSync(join(clone, 'hotfix.txt'), 'utf8')).toBe('hotfix\n');
+    const checkout = await cloneAsBuildService(project, 'diverged');
+    expect(readFileSync(join(checkout, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(readFileSync(join(checkout, 'hotfix.txt'), 'utf8')).toBe('hotfix\n');
 
     // "Rebase with merge commit" of a fast-forwardable PR: still a two-parent merge (semi-linear).
     const semi = await pullRequestSetup(project, 'semi-linear');
@@ -606,6 +606,14 @@ describe('Azure DevOps emulator: permissions, pull request rules and branch poli
     expect(refused.status).toBe(PullRequestStatus.Active);
     expect(refused.mergeStatus).toBe(PullRequestAsyncStatus.Conflicts);
     expect(await headOf(conflicting.repository.id!, project, 'main')).toBe(theirs);
+
+    // More commits than the hosted service rebases (100): failure with its message, main stays.
+    const long = await pullRequestSetup(project, 'long');
+    await git.createPush({ refUpdates: [{ name: 'refs/heads/main', oldObjectId: long.main }], commits: [{ comment: 'moved', changes: [add('/moved.txt', 'moved\n')] }] }, long.repository.id!, project);
+    const clone = await cloneAsBuildService(project, 'long');
+    await run('sh', ['-c', 'git checkout --quiet feature && for i in $(seq 1 100); do git -c user.name=B -c user.email=b@example.com commit --quiet --allow-empty -m "step $i"; done && git push --quiet origin feature'], { cwd: clone, env: gitEnv });
+    const tooLong = await complete(long.repository.id!, long.pullRequest.pullRequestId!, GitPullRequestMergeStrategy.Rebase);
+    expect(tooLong).toMatchObject({ status: PullRequestStatus.Active, mergeStatus: PullRequestAsyncStatus.Failure, mergeFailureMessage: 'Pull requests with more than 100 commits cannot be rebased.' });
   });
 
   it('records method, path and status of every request, so a test can assert that no write reached the server', async () => {
