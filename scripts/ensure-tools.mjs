@@ -3,7 +3,8 @@
 // missing Debian packages (idempotent). Go cannot come from Debian (too old): it must be there.
 import { spawnSync } from 'node:child_process';
 
-const DEBIAN = { git: 'git', openssl: 'openssl', unzip: 'unzip', unshare: 'util-linux' };
+// curl and jq: the bash step of examples/promote.yml, run by the end-to-end tests.
+const DEBIAN = { git: 'git', openssl: 'openssl', unzip: 'unzip', unshare: 'util-linux', curl: 'curl', jq: 'jq' };
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
