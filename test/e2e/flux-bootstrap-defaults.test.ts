@@ -67,7 +67,9 @@ describe('FluxBootstrap@1 with its default components', () => {
     });
     expect(run.result, run.stdout).toBe('Succeeded');
     expect(run.variables.appliedRevision.value).toBe(`main@sha1:${head}`);
-    expect(run.stdout).toContain('helm-controller');
+    expect(run.stdout).toContain('Installing Flux 2.9.4 (source-controller, kustomize-controller, helm-controller, notification-controller)');
+    // The task followed what the sync applied down to the HelmRelease, and ended once it was installed.
+    expect(run.stdout).toMatch(/HelmRelease\/flux-system\/greeting: InstallSucceeded: Helm install succeeded for release greetings\/greetings-greeting\.v1/);
 
     for (const name of ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller']) {
       const d = await cluster.api.get<KubeObject>(`/apis/apps/v1/namespaces/flux-system/deployments/${name}`);
