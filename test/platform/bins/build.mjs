@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the real Kubernetes, etcd, Flux and Sealed Secrets binaries the local platform runs,
-// from the wrapper Go modules beside this file, into a cache outside the repository.
+// Builds the real Kubernetes, etcd, Flux and Sealed Secrets binaries the local platform runs, and
+// go-jsonnet, which renders Sealed Secrets' release file, from the wrapper Go modules beside this
+// file, into a cache outside the repository.
 // Each binary lives in a folder keyed by a hash of what built it (go.mod, go.sum, flags and the
 // Go version), so a warm machine rebuilds nothing and a changed pin rebuilds only its module.
 //
