@@ -42,7 +42,9 @@ export function reconciledSince(token: string, extra?: (o: KubeObject) => Readin
 }
 
 // Reasons Flux reports while it waits for something else, not a failure of this attempt.
-const TRANSIENT = ['Progressing', 'DependencyNotReady', 'ArtifactFailed'];
+// SourceNotReady: a HelmRelease whose HelmChart has no artifact yet; helm-controller tries again
+// when source-controller stores one (a chart that cannot be built keeps it there until the timeout).
+const TRANSIENT = ['Progressing', 'DependencyNotReady', 'ArtifactFailed', 'SourceNotReady'];
 
 /**
  * The Kustomization is done when it applied the source's revision; failed if it attempted it and

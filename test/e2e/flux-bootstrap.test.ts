@@ -10,6 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask, visibleOutput } from '../agent/harness';
+import { fluxBootstrapInputs } from './flux-bootstrap-inputs';
 import { useDedicatedCluster, usePlatform } from '../platform/fixture';
 import { startGitServer, type GitServer } from '../platform/git-server';
 import type { KubeObject } from '../platform/kube-api';
@@ -44,17 +45,8 @@ const bootstrap = (extra: Record<string, string> = {}, run: { cancelWhen?: RegEx
   task: 'FluxBootstrap',
   workingDirectory: work,
   inputs: {
-    connectionType: 'kubeconfig',
-    kubeconfig: 'kubeconfig',
-    gitUrl: git.url(repo),
-    caFile: 'git-ca.pem',
-    gitBranch: 'main',
-    gitPath: './clusters/dev',
-    gitUsername: git.username!,
-    gitToken: git.password!,
+    ...fluxBootstrapInputs(git, repo, platform.info.releases),
     components: COMPONENTS,
-    releaseBaseUrl: platform.info.releases.baseUrl,
-    fluxVersion: platform.info.releases.fluxVersion,
     timeoutMinutes: '3',
     ...extra,
   },

@@ -4,8 +4,8 @@ import { binaryPaths } from './bins/build.mjs';
 
 export type BinaryName =
   | 'etcd' | 'kube-apiserver' | 'kubectl' | 'kube-controller-manager' | 'kube-scheduler'
-  | 'source-controller' | 'kustomize-controller' | 'notification-controller'
-  | 'sealed-secrets-controller' | 'kubeseal';
+  | 'source-controller' | 'kustomize-controller' | 'helm-controller' | 'notification-controller'
+  | 'sealed-secrets-controller' | 'kubeseal' | 'jsonnet';
 
 export type BinaryPaths = Record<BinaryName, string>;
 

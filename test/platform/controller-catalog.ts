@@ -32,7 +32,7 @@ export interface KnownController {
   listenFlags: ListenFlag[];
 }
 
-const flux = (id: 'source-controller' | 'kustomize-controller' | 'notification-controller', listen: ListenFlag[]): KnownController => {
+const flux = (id: 'source-controller' | 'kustomize-controller' | 'helm-controller' | 'notification-controller', listen: ListenFlag[]): KnownController => {
   const version = pinnedVersion(id, `github.com/fluxcd/${id}`);
   return {
     id,
@@ -55,6 +55,7 @@ export function knownControllers(): KnownController[] {
   catalog = [
     flux('source-controller', [{ flag: '--storage-addr', default: ':9090' }]),
     flux('kustomize-controller', []),
+    flux('helm-controller', []),
     flux('notification-controller', [
       { flag: '--events-addr', default: ':9090' },
       { flag: '--receiverAddr', default: ':9292' },

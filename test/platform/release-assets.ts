@@ -3,16 +3,17 @@
 // - Flux's install.yaml: flux2's manifests/install kustomization, with each controller's
 //   <ctrl>.crds.yaml / <ctrl>.deployment.yaml release files rendered as fluxcd/gha-workflows
 //   controller-release.yaml does (kustomize build config/crd, kustomize build config/manager).
-//   Only the controllers the platform can run are included (source, kustomize, notification),
-//   the set `flux install --components=...` would give; helm, image-* and source-watcher are left out.
+//   The controllers are flux2's default components (source, kustomize, helm, notification), the
+//   set `flux install` gives; the optional image-* controllers and source-watcher are left out.
 // - Sealed Secrets' controller.yaml: what `make controller.yaml` renders from controller.jsonnet
-//   (CRD with schema-v1alpha1.yaml, ServiceAccount, RBAC, Services, Deployment in kube-system).
+//   with kubecfg, here with go-jsonnet (CRD, ServiceAccount, RBAC, Services, Deployment in kube-system).
 // Generated once per binary-cache key and kept in the cache next to the binaries.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { platformBinaries } from './binaries.js';
 import { cacheRoot } from './bins/build.mjs';
@@ -20,9 +21,11 @@ import { pinnedVersion } from './controller-catalog.js';
 
 /** The Flux distribution whose install.yaml is served; its bases must pin the controllers we build. */
 export const FLUX_VERSION = 'v2.9.4';
-const GENERATOR_REVISION = '1';
-const FLUX_CONTROLLERS = ['source-controller', 'kustomize-controller', 'notification-controller'] as const;
-const FLUX_LEFT_OUT = ['helm-controller', 'image-reflector-controller', 'image-automation-controller', 'source-watcher'];
+const GENERATOR_REVISION = '2';
+/** The stand-in for kubecfg's built-in library that controller-norbac.jsonnet imports. */
+const kubecfgLibDir = join(dirname(fileURLToPath(import.meta.url)), 'jsonnet');
+const FLUX_CONTROLLERS = ['source-controller', 'kustomize-controller', 'helm-controller', 'notification-controller'] as const;
+const FLUX_LEFT_OUT = ['image-reflector-controller', 'image-automation-controller', 'source-watcher'];
 
 export interface ReleaseAsset {
   /** URL path, GitHub-release style: /<owner>/<repo>/releases/download/<tag>/<file> */
@@ -52,11 +55,12 @@ function moduleDir(module: string, version: string): string {
 }
 
 export function releaseAssets(): ReleaseAssets {
-  const kubectl = platformBinaries(['kubectl']).kubectl;
+  const { kubectl, jsonnet } = platformBinaries(['kubectl', 'jsonnet']);
   const versions = Object.fromEntries(FLUX_CONTROLLERS.map((c) => [c, pinnedVersion(c, `github.com/fluxcd/${c}`)]));
   const sealedSecretsVersion = pinnedVersion('sealed-secrets', 'github.com/bitnami/sealed-secrets');
   const key = createHash('sha256')
-    .update(JSON.stringify({ GENERATOR_REVISION, FLUX_VERSION, versions, sealedSecretsVersion, kubectl }))
+    .update(JSON.stringify({ GENERATOR_REVISION, FLUX_VERSION, versions, sealedSecretsVersion, kubectl, jsonnet }))
+    .update(readFileSync(join(kubecfgLibDir, 'kubecfg.libsonnet')))
     .digest('hex').slice(0, 16);
   const dir = join(dirname(cacheRoot()), 'releases', key);
   const fluxPath = `/fluxcd/flux2/releases/download/${FLUX_VERSION}/install.yaml`;
@@ -69,7 +73,7 @@ export function releaseAssets(): ReleaseAssets {
     mkdirSync(staging, { recursive: true });
     try {
       writeFileSync(join(staging, 'flux-install.yaml'), renderFluxInstall(kubectl, versions));
-      writeFileSync(join(staging, 'sealed-secrets-controller.yaml'), renderSealedSecretsController(sealedSecretsVersion));
+      writeFileSync(join(staging, 'sealed-secrets-controller.yaml'), renderSealedSecretsController(jsonnet, sealedSecretsVersion));
       mkdirSync(dirname(dir), { recursive: true });
       rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
@@ -126,102 +130,46 @@ function renderFluxInstall(kubectl: string, versions: Record<string, string>): s
   }
 }
 
-function renderSealedSecretsController(version: string): string {
+/**
+ * Sealed Secrets' controller.yaml as its release job makes it (`make CONTROLLER_IMAGE=<image>:<tag>
+ * controller.yaml`, which runs `kubecfg show -V CONTROLLER_IMAGE=... -V IMAGE_PULL_POLICY= -o yaml
+ * controller.jsonnet`): the module's controller.jsonnet evaluated by go-jsonnet with the same
+ * external variables, kube-libsonnet from the module's vendor_jsonnet (the commit its
+ * jsonnetfile.lock.json pins), and the result flattened into YAML documents as kubecfg does.
+ */
+function renderSealedSecretsController(jsonnet: string, version: string): string {
   const src = moduleDir('github.com/bitnami-labs/sealed-secrets', version);
-  const schema = parse(readFileSync(join(src, 'schema-v1alpha1.yaml'), 'utf8')) as unknown;
-  const ns = 'kube-system';
-  const name = 'sealed-secrets-controller';
-  const labels = (n: string) => ({ annotations: {}, labels: { name: n }, name: n });
-  const sa = { kind: 'ServiceAccount', name, namespace: ns };
-  const objects: unknown[] = [
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: labels(name),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'secrets-unsealer' }, subjects: [sa],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: labels('secrets-unsealer'),
-      rules: [
-        { apiGroups: ['bitnami.com'], resources: ['sealedsecrets'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['bitnami.com'], resources: ['sealedsecrets/status'], verbs: ['update'] },
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'create', 'update', 'delete', 'watch'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-        { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { ...labels('sealed-secrets-service-proxier'), namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'sealed-secrets-service-proxier' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { ...labels('sealed-secrets-service-proxier'), namespace: ns },
-      rules: [
-        { apiGroups: [''], resourceNames: [name], resources: ['services'], verbs: ['get'] },
-        { apiGroups: [''], resourceNames: [`http:${name}:`, `http:${name}:http`, name], resources: ['services/proxy'], verbs: ['create', 'get'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { ...labels(name), namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'sealed-secrets-key-admin' }, subjects: [sa],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { ...labels('sealed-secrets-key-admin'), namespace: ns },
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'list'] }],
-    },
-    {
-      apiVersion: 'v1', kind: 'Service', metadata: { ...labels(`${name}-metrics`), namespace: ns },
-      spec: { ports: [{ port: 8081, targetPort: 8081 }], selector: { name }, type: 'ClusterIP' },
-    },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...labels(name), namespace: ns } },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { ...labels(name), namespace: ns },
-      spec: {
-        minReadySeconds: 30,
-        replicas: 1,
-        revisionHistoryLimit: 10,
-        selector: { matchLabels: { name } },
-        strategy: { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' },
-        template: {
-          metadata: { annotations: {}, labels: { name } },
-          spec: {
-            containers: [{
-              args: [],
-              command: ['controller'],
-              env: [],
-              image: `docker.io/bitnami/sealed-secrets-controller:${version.replace(/^v/, '')}`,
-              imagePullPolicy: 'IfNotPresent',
-              livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
-              name,
-              ports: [{ containerPort: 8080, name: 'http' }, { containerPort: 8081, name: 'metrics' }],
-              readinessProbe: { httpGet: { path: '/healthz', port: 'http' } },
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
-              stdin: false,
-              tty: false,
-              volumeMounts: [{ mountPath: '/tmp', name: 'tmp' }],
-            }],
-            imagePullSecrets: [],
-            initContainers: [],
-            securityContext: { fsGroup: 65534, runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
-            serviceAccountName: name,
-            terminationGracePeriodSeconds: 30,
-            volumes: [{ emptyDir: {}, name: 'tmp' }],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'sealedsecrets.bitnami.com' },
-      spec: {
-        group: 'bitnami.com',
-        names: { kind: 'SealedSecret', listKind: 'SealedSecretList', plural: 'sealedsecrets', singular: 'sealedsecret' },
-        scope: 'Namespaced',
-        versions: [{ name: 'v1alpha1', schema: schema, served: true, storage: true, subresources: { status: {} } }],
-      },
-    },
-    {
-      apiVersion: 'v1', kind: 'Service', metadata: { ...labels(name), namespace: ns },
-      spec: { ports: [{ port: 8080, targetPort: 8080 }], selector: { name }, type: 'ClusterIP' },
-    },
-  ];
-  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
+  // release.yaml: IMAGE_TAG is the version without its "v", on Docker Hub's repository.
+  const image = `docker.io/bitnami/sealed-secrets-controller:${version.replace(/^v/, '')}`;
+  const json = execFileSync(jsonnet, [
+    '-J', kubecfgLibDir,
+    '--ext-str', `CONTROLLER_IMAGE=${image}`,
+    '--ext-str', 'IMAGE_PULL_POLICY=',
+    'controller.jsonnet',
+  ], { cwd: src, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const objects = kubecfgObjects(JSON.parse(json) as unknown);
+  const header = `# Sealed Secrets ${version} controller.yaml, rendered by the local test platform from controller.jsonnet in the Go module cache.\n`;
+  // yaml.v2, which kubecfg marshals with, writes map keys sorted.
+  return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, sortMapEntries: true })}`).join('');
 }
+
+/**
+ * The Kubernetes objects in a jsonnet result, in kubecfg's order (utils/acquire.go jsonWalk): an
+ * object with apiVersion and kind is one (one with an items list gives its items); any other object is walked
+ * in sorted key order, an array in order.
+ */
+export function kubecfgObjects(value: unknown, path = '$'): Record<string, unknown>[] {
+  if (value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => kubecfgObjects(v, `${path}[${i}]`));
+  if (typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (o.kind != null && o.apiVersion != null) {
+      return Array.isArray(o.items) ? (o.items as Record<string, unknown>[]) : [o];
+    }
+    return Object.keys(o).sort(byteOrder).flatMap((k) => kubecfgObjects(o[k], `${path}.${k}`));
+  }
+  throw new Error(`Looking for kubernetes object at "${path}", but instead found ${typeof value}`);
+}
+
+// Go's sort.Strings compares bytes, not locale order ("serviceProxierRole" < "service_metrics").
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -28,6 +28,7 @@ describe('release server', () => {
     const objects = parseYamlObjects((await download(info.releases.fluxInstallUrl)).text);
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     expect(deployments.map((d) => containersOf(d)[0]!.image).sort()).toEqual([
+      'ghcr.io/fluxcd/helm-controller:v1.6.3',
       'ghcr.io/fluxcd/kustomize-controller:v1.9.4',
       'ghcr.io/fluxcd/notification-controller:v1.9.3',
       'ghcr.io/fluxcd/source-controller:v1.9.4',

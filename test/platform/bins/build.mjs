@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the real Kubernetes, etcd, Flux and Sealed Secrets binaries the local platform runs,
-// from the wrapper Go modules beside this file, into a cache outside the repository.
+// Builds the real Kubernetes, etcd, Flux and Sealed Secrets binaries the local platform runs, and
+// go-jsonnet, which renders Sealed Secrets' release file, from the wrapper Go modules beside this
+// file, into a cache outside the repository.
 // Each binary lives in a folder keyed by a hash of what built it (go.mod, go.sum, flags and the
 // Go version), so a warm machine rebuilds nothing and a changed pin rebuilds only its module.
 //
@@ -54,6 +55,7 @@ export const BINARIES = [
   { name: 'source-controller', module: 'source-controller', pkg: 'github.com/fluxcd/source-controller', ldflags: '' },
   { name: 'kustomize-controller', module: 'kustomize-controller', pkg: 'github.com/fluxcd/kustomize-controller', ldflags: '' },
   { name: 'notification-controller', module: 'notification-controller', pkg: 'github.com/fluxcd/notification-controller', ldflags: '' },
+  { name: 'helm-controller', module: 'helm-controller', pkg: 'github.com/fluxcd/helm-controller', ldflags: '' },
   {
     name: 'sealed-secrets-controller', module: 'sealed-secrets', pkg: 'github.com/bitnami/sealed-secrets/cmd/controller',
     ldflags: '-X main.VERSION=v0.40.0',
@@ -62,6 +64,8 @@ export const BINARIES = [
     name: 'kubeseal', module: 'sealed-secrets', pkg: 'github.com/bitnami/sealed-secrets/cmd/kubeseal',
     ldflags: '-X main.VERSION=v0.40.0',
   },
+  // Renders Sealed Secrets' controller.yaml from the module's controller.jsonnet (release-assets.ts).
+  { name: 'jsonnet', module: 'jsonnet', pkg: 'github.com/google/go-jsonnet/cmd/jsonnet', ldflags: '' },
 ];
 
 export function cacheRoot() {
