@@ -5,6 +5,7 @@ import { KubeApiError } from './errors';
 import { isCrd, isNamespace, refOf, type KubeObject } from './objects';
 import { forEachLimited, settleLimited } from './pool';
 import { sortForApply } from './sort';
+import { judgeLocally } from './unchanged';
 import { waitForReady } from './wait';
 
 export interface ApplyOptions {
@@ -43,6 +44,8 @@ interface Planned {
  * Applies objects the way Flux's ResourceManager does: every object is first validated by a
  * server-side dry-run (nothing is written if one fails), CRDs and Namespaces go first and are
  * waited for, then the rest in Flux's kind order; objects that did not drift are not written.
+ * An existing object that our field manager already applied exactly as the manifest says
+ * (unchanged.ts) is not sent at all, not even as a dry-run.
  */
 export async function applyStaged(engine: Engine, objects: KubeObject[], options: ApplyOptions = {}): Promise<ChangeSet> {
   const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
@@ -117,6 +120,11 @@ async function validate(engine: Engine, items: Planned[], options: ApplyOptions,
       // A new object: a dry-run create validates it as the apply would, for less server work.
       await dryRunCreate(engine, p, options.signal, deadline);
       p.action = 'created';
+      return;
+    }
+    // What is certainly unchanged needs no dry-run and no write; the rest the server judges.
+    if (judgeLocally(applyBody(p.object), p.existing, engine.fieldManager).unchanged) {
+      p.action = 'unchanged';
       return;
     }
     const dryRun = await patchApply(engine, p, { ...options, dryRun: true }, deadline);
