@@ -80,7 +80,7 @@ function compare(ours: unknown, live: unknown, owned: FieldSet, builtInKind: boo
   const keys = Object.keys(owned).filter((k) => k !== '.');
   if (ours === null || ours === undefined) return `${path} is null`;
   // A leaf, or an atomic map or list (the object itself, when we own none of its fields, is not one).
-  if (!keys.length && path) return equal(ours, live) ? undefined : `${path} differs`;
+  if (!keys.length && path) return equal(ours, live) || (builtInKind && live === undefined && isEmpty(ours)) ? undefined : `${path} differs`;
   if (isMap(ours)) {
     if (!isMap(live)) return `${path} differs`;
     const ourKeys = Object.keys(ours);
@@ -157,6 +157,14 @@ function ancestors(path: string): string[] {
   const out: string[] = [];
   for (let i = path.lastIndexOf('\u0000'); i > 0; i = path.lastIndexOf('\u0000', i - 1)) out.push(path.slice(0, i));
   return out;
+}
+
+/**
+ * An empty map or list that a built-in kind does not show (annotations: {}): its field is
+ * omitempty, so the server cannot tell it from absent and an apply of it changes nothing.
+ */
+function isEmpty(v: unknown): boolean {
+  return Array.isArray(v) ? !v.length : isMap(v) && !Object.keys(v).length;
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

@@ -87,6 +87,15 @@ describe('certainly unchanged', () => {
     expect(reason(judgeLocally({ ...manifest, stringData: { password: 'y' } }, live, MANAGER))).toBe('.stringData.password differs');
   });
 
+  it('an empty map of a built-in kind that the server does not show (annotations: {})', () => {
+    const manifest: KubeObject = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa', namespace: 'kube-system', annotations: {} } };
+    const live: KubeObject = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa', namespace: 'kube-system', managedFields: [{ ...entry({ 'f:metadata': { 'f:annotations': {} } }), apiVersion: 'v1' }] } };
+    expect(reason(judgeLocally(manifest, live, MANAGER))).toBe('certain');
+    // A custom resource keeps what it is given, so absent is not the same there.
+    const widget = (o: KubeObject): KubeObject => ({ ...o, apiVersion: 'example.com/v1', kind: 'Widget', metadata: { ...o.metadata, managedFields: o.metadata.managedFields?.map((e) => ({ ...e, apiVersion: 'example.com/v1' })) } });
+    expect(reason(judgeLocally(widget(manifest), widget(live), MANAGER))).toBe('.metadata.annotations differs');
+  });
+
   it('a bare Namespace, which leaves no managedFields entry', () => {
     const live: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { 'kubernetes.io/metadata.name': 'n' }, managedFields: [{ manager: 'kube-apiserver', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:kubernetes.io/metadata.name': {} } } } }] }, spec: { finalizers: ['kubernetes'] } };
     expect(reason(judgeLocally({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } }, live, MANAGER))).toBe('certain');
