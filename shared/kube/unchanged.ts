@@ -1,4 +1,4 @@
-import { groupOf, isCrd, type KubeObject } from './objects';
+import { groupOf, type KubeObject } from './objects';
 
 /** A managedFields entry's field set (fieldsV1): "f:name", "k:{list-map key}", "v:set value", "." for the item itself. */
 type FieldSet = { [key: string]: FieldSet };
@@ -12,11 +12,12 @@ const unsure = (reason: string): LocalVerdict => ({ unchanged: false, reason });
  * is, judged without asking the server: our manager's Apply entry owns exactly the fields of the
  * manifest (so no field would be pruned), each of them has our value, and no other manager shares
  * any of them. Anything the comparison cannot be sure of (values the server normalizes, list-map
- * keys it defaults, conversions, CustomResourceDefinitions) is "not certain", and the caller asks
- * the server with a dry-run, which judges defaulting and conversion the way the apply would.
+ * keys it defaults, fields applied at another apiVersion and so converted) is "not certain", and
+ * the caller asks the server with a dry-run, which judges defaulting and conversion the way the
+ * apply would. CustomResourceDefinitions are judged like any object: their schema is stored as
+ * given, and a field the server defaulted is not ours, so it is not compared.
  */
 export function judgeLocally(applied: KubeObject, live: KubeObject, fieldManager: string): LocalVerdict {
-  if (isCrd(applied)) return unsure('CustomResourceDefinitions are judged by the server');
   if (live.metadata.deletionTimestamp) return unsure('the object is being deleted');
   const entries = (live.metadata.managedFields ?? []) as ManagedEntry[];
   const ours = entries.filter((e) => e.manager === fieldManager && !e.subresource);
@@ -83,7 +84,9 @@ function compare(ours: unknown, live: unknown, owned: FieldSet, builtInKind: boo
   if (!keys.length && path) return equal(ours, live) || (builtInKind && live === undefined && isEmpty(ours)) ? undefined : `${path} differs`;
   if (isMap(ours)) {
     if (!isMap(live)) return `${path} differs`;
-    const ourKeys = Object.keys(ours);
+    // An empty list or map leaves no owned field behind (initContainers: []); on a built-in kind
+    // it is the same as absent when the server shows none.
+    const ourKeys = Object.keys(ours).filter((k) => !(builtInKind && !(`f:${k}` in owned) && isEmpty(ours[k]) && (live[k] === undefined || isEmpty(live[k]))));
     if (ourKeys.length !== keys.length || !ourKeys.every((k) => `f:${k}` in owned)) return `${path || 'the object'}: the fields owned are not those of the manifest`;
     for (const k of ourKeys) {
       const reason = compare(ours[k], live[k], owned[`f:${k}`], builtInKind, `${path}.${k}`);

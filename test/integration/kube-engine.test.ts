@@ -93,8 +93,10 @@ data: {a: "1"}
     const before = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
     const cmBefore = await m.get('v1', 'ConfigMap', 'settings', namespace);
 
+    const reapplied = new Date();
     const second = await m.applyAll(parseManifests(text, 'bundle.yaml'));
     expect(second.describe()).toBe('0 created, 0 configured, 5 unchanged');
+    const changed = new Date();
     const after = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
     expect(after.map((o) => o!.metadata.resourceVersion)).toEqual(before.map((o) => o!.metadata.resourceVersion));
     expect((await m.get('v1', 'ConfigMap', 'settings', namespace))!.metadata.resourceVersion).toBe(cmBefore!.metadata.resourceVersion);
@@ -102,6 +104,11 @@ data: {a: "1"}
     const third = await m.applyAll(parseManifests(text.replace('size: 2', 'size: 3'), 'bundle.yaml'));
     expect(third.entries.filter((e) => e.action !== 'unchanged')).toEqual([{ ref: `Widget/${namespace}/w2`, action: 'configured' }]);
     m.close();
+    // The CRD, the namespace and the custom resources were judged unchanged without asking the
+    // server: nothing at all was sent between the second apply and the third.
+    await waitForAuditEvents(cp, (e) => e.userAgent === 'aks-gitops-tasks' && e.objectRef?.name === 'w2' && !e.dryRun && new Date(e.requestReceivedTimestamp) >= changed);
+    expect(auditEvents(cp, (e) => e.userAgent === 'aks-gitops-tasks' && new Date(e.requestReceivedTimestamp) >= reapplied && new Date(e.requestReceivedTimestamp) < changed)
+      .map((e) => `${e.dryRun ? 'dry-run ' : ''}${e.verb} ${e.requestURI}`)).toEqual([]);
   });
 
   it('re-applies unchanged objects without sending anything, and still applies what changed, was removed or was taken over', async () => {

@@ -96,6 +96,31 @@ describe('certainly unchanged', () => {
     expect(reason(judgeLocally(widget(manifest), widget(live), MANAGER))).toBe('.metadata.annotations differs');
   });
 
+  it('empty lists of a built-in kind, which leave no owned field (initContainers: [])', () => {
+    const m = deploymentManifest();
+    const podSpec = (o: KubeObject) => (o.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    podSpec(m).initContainers = [];
+    podSpec(m).imagePullSecrets = [];
+    expect(reason(judgeLocally(m, deploymentLive(), MANAGER))).toBe('certain');
+    const live = deploymentLive();
+    podSpec(live).imagePullSecrets = [{ name: 'added-by-someone' }];
+    expect(reason(judgeLocally(m, live, MANAGER))).toBe('.spec.template.spec: the fields owned are not those of the manifest');
+  });
+
+  it('a CustomResourceDefinition whose schema is stored as applied, with the defaults the server added', () => {
+    const schema = { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } };
+    const manifest: KubeObject = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+      spec: { group: 'example.com', names: { kind: 'Widget', plural: 'widgets' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema }] } };
+    const fields = { 'f:spec': { 'f:group': {}, 'f:names': { 'f:kind': {}, 'f:plural': {} }, 'f:scope': {}, 'f:versions': {} } };
+    const live: KubeObject = { ...manifest, metadata: { name: 'widgets.example.com', managedFields: [{ ...entry(fields), apiVersion: 'apiextensions.k8s.io/v1' }] },
+      spec: { ...(manifest.spec as object), conversion: { strategy: 'None' }, names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' } },
+      status: { storedVersions: ['v1'] } };
+    expect(reason(judgeLocally(manifest, live, MANAGER))).toBe('certain');
+    const changed = structuredClone(manifest);
+    (changed.spec as { versions: { schema: typeof schema }[] }).versions[0]!.schema.openAPIV3Schema.properties.spec.properties.size.type = 'string';
+    expect(reason(judgeLocally(changed, live, MANAGER))).toBe('.spec.versions differs');
+  });
+
   it('a bare Namespace, which leaves no managedFields entry', () => {
     const live: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { 'kubernetes.io/metadata.name': 'n' }, managedFields: [{ manager: 'kube-apiserver', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:kubernetes.io/metadata.name': {} } } } }] }, spec: { finalizers: ['kubernetes'] } };
     expect(reason(judgeLocally({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } }, live, MANAGER))).toBe('certain');
@@ -158,9 +183,7 @@ describe('not certain, so the server is asked', () => {
     expect(reason(judgeLocally(m, live, MANAGER))).toBe('.metadata.finalizers: "a/y" is missing or out of order');
   });
 
-  it('CustomResourceDefinitions, and objects being deleted', () => {
-    const crd: KubeObject = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' } };
-    expect(reason(judgeLocally(crd, crd, MANAGER))).toBe('CustomResourceDefinitions are judged by the server');
+  it('objects being deleted', () => {
     expect(judge((_m, live) => (live.metadata.deletionTimestamp = '2026-11-30T03:11:33Z'))).toBe('the object is being deleted');
   });
 
