@@ -71,9 +71,14 @@ function secretView(applied: KubeObject, live: KubeObject, content: Record<strin
 /** Defaults of list-map key fields the API server sets on built-in kinds (container, service and endpoint ports). */
 const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
+/** Groups Kubernetes itself serves (Gateway API's gateway.networking.k8s.io, say, is a CRD's and keeps what it is given). */
+const BUILT_IN_GROUPS = new Set(['admissionregistration', 'apiextensions', 'apiregistration', 'authentication', 'authorization', 'certificates', 'coordination',
+  'discovery', 'events', 'flowcontrol.apiserver', 'internal.apiserver', 'networking', 'node', 'rbac.authorization', 'resource', 'scheduling', 'storage', 'storagemigration']
+  .map((g) => `${g}.k8s.io`));
+
 const builtIn = (apiVersion: string) => {
   const group = groupOf(apiVersion);
-  return !group.includes('.') || group.endsWith('.k8s.io');
+  return !group.includes('.') || BUILT_IN_GROUPS.has(group);
 };
 
 /** Why `ours` is not certainly `live` with exactly `owned` as our fields; undefined when it is. */

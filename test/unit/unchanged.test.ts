@@ -94,6 +94,9 @@ describe('certainly unchanged', () => {
     // A custom resource keeps what it is given, so absent is not the same there.
     const widget = (o: KubeObject): KubeObject => ({ ...o, apiVersion: 'example.com/v1', kind: 'Widget', metadata: { ...o.metadata, managedFields: o.metadata.managedFields?.map((e) => ({ ...e, apiVersion: 'example.com/v1' })) } });
     expect(reason(judgeLocally(widget(manifest), widget(live), MANAGER))).toBe('.metadata.annotations differs');
+    // Nor is a CRD's group under k8s.io, such as the Gateway API's.
+    const gateway = (o: KubeObject): KubeObject => ({ ...widget(o), apiVersion: 'gateway.networking.k8s.io/v1', metadata: { ...o.metadata, managedFields: o.metadata.managedFields?.map((e) => ({ ...e, apiVersion: 'gateway.networking.k8s.io/v1' })) } });
+    expect(reason(judgeLocally(gateway(manifest), gateway(live), MANAGER))).toBe('.metadata.annotations differs');
   });
 
   it('empty lists of a built-in kind, which leave no owned field (initContainers: [])', () => {
