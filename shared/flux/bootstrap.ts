@@ -16,6 +16,8 @@ export interface BootstrapOptions extends InstallShape {
   /** The agent's proxy, for the release download. */
   proxy?: ProxySettings;
   install: { baseUrl: string } | { file: string };
+  /** Where downloaded manifests are kept parsed between jobs (the agent's tool cache). */
+  manifestCache?: string;
   sha256?: string;
   sync: Omit<SyncSpec, 'namespace' | 'secretName' | 'serviceAccountName'>;
   credential: GitCredential;
@@ -69,7 +71,7 @@ const MANAGED_BY_FLUX = 'kustomize.toolkit.fluxcd.io/name';
 export async function bootstrapFlux(manager: ResourceManager, o: BootstrapOptions): Promise<BootstrapResult> {
   const source: ManifestSource = 'file' in o.install ? { file: o.install.file } : { url: installUrl(o.install.baseUrl, o.version), sha256: o.sha256 };
   o.progress(5, `Reading Flux ${o.version} install manifests from ${'file' in source ? source.file : source.url}`);
-  const shaped = shapeInstall(await loadManifests([source], { signal: o.signal, proxy: o.proxy }), o);
+  const shaped = shapeInstall(await loadManifests([source], { signal: o.signal, proxy: o.proxy, cacheDir: o.manifestCache }), o);
   const images = imagesOf(shaped.deployments);
 
   const secret = sourceSecret(o.sync.name, o.namespace, o.credential);

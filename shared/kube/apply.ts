@@ -5,6 +5,7 @@ import { KubeApiError } from './errors';
 import { isCrd, isNamespace, refOf, type KubeObject } from './objects';
 import { forEachLimited, settleLimited } from './pool';
 import { sortForApply } from './sort';
+import { judgeLocally } from './unchanged';
 import { waitForReady } from './wait';
 
 export interface ApplyOptions {
@@ -43,6 +44,8 @@ interface Planned {
  * Applies objects the way Flux's ResourceManager does: every object is first validated by a
  * server-side dry-run (nothing is written if one fails), CRDs and Namespaces go first and are
  * waited for, then the rest in Flux's kind order; objects that did not drift are not written.
+ * An existing object that our field manager already applied exactly as the manifest says
+ * (unchanged.ts) is not sent at all, not even as a dry-run.
  */
 export async function applyStaged(engine: Engine, objects: KubeObject[], options: ApplyOptions = {}): Promise<ChangeSet> {
   const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
@@ -91,6 +94,16 @@ const crdKey = (crd: KubeObject) => {
 
 async function namespacesThatExist(engine: Engine, names: Set<string>, signal: AbortSignal | undefined, deadline: number): Promise<Set<string>> {
   const found = new Set<string>();
+  // Several namespaces: one list instead of a get each (an identity that may not list gets each).
+  if (names.size >= 4) {
+    try {
+      const list = await engine.client.request<{ items: KubeObject[] }>({ method: 'GET', path: '/api/v1/namespaces', signal, deadlineMs: deadline - Date.now() });
+      for (const ns of list.items) if (names.has(ns.metadata.name)) found.add(ns.metadata.name);
+      return found;
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 403)) throw error;
+    }
+  }
   await forEachLimited([...names], engine.concurrency, async (name) => {
     try {
       await engine.client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(name)}`, signal, deadlineMs: deadline - Date.now() });
@@ -117,6 +130,11 @@ async function validate(engine: Engine, items: Planned[], options: ApplyOptions,
       // A new object: a dry-run create validates it as the apply would, for less server work.
       await dryRunCreate(engine, p, options.signal, deadline);
       p.action = 'created';
+      return;
+    }
+    // What is certainly unchanged needs no dry-run and no write; the rest the server judges.
+    if (judgeLocally(applyBody(p.object), p.existing, engine.fieldManager).unchanged) {
+      p.action = 'unchanged';
       return;
     }
     const dryRun = await patchApply(engine, p, { ...options, dryRun: true }, deadline);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { download, type DownloadOptions } from './download';
@@ -50,6 +50,11 @@ function checkObject(value: unknown, origin: string, number: number): KubeObject
 
 export interface LoadOptions extends DownloadOptions {
   signal?: AbortSignal;
+  /**
+   * A folder that outlives the job (the agent's tool cache) where a downloaded file's objects are
+   * kept as JSON under the file's SHA-256: a release's install.yaml is parsed once per agent.
+   */
+  cacheDir?: string;
 }
 
 /** Loads manifests from strings, files, folders (*.yaml, *.yml, *.json, sorted) and URLs. */
@@ -63,10 +68,43 @@ export async function loadManifests(sources: ManifestSource[], options: LoadOpti
     } else {
       const body = await download(source.url, options);
       if (source.sha256) checkDigest(body, source.sha256, source.url);
-      objects.push(...parseManifests(body.toString('utf8'), source.url));
+      objects.push(...parseCached(body, source.url, options.cacheDir));
     }
   }
   return objects;
+}
+
+/** The objects of a downloaded file, from the cache when these same bytes were parsed before. */
+function parseCached(body: Buffer, origin: string, cacheDir: string | undefined): KubeObject[] {
+  if (!cacheDir) return parseManifests(body.toString('utf8'), origin);
+  const file = join(cacheDir, 'aks-gitops-tasks', 'manifests', `${createHash('sha256').update(body).digest('hex')}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as KubeObject[];
+  } catch {
+    // Not there yet, or unreadable: parse, and keep the result for the next job.
+  }
+  const objects = parseManifests(body.toString('utf8'), origin);
+  const json = faithfulJson(objects);
+  if (json === undefined) return objects;
+  try {
+    mkdirSync(join(file, '..'), { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, json);
+    renameSync(partial, file);
+  } catch {
+    // A cache that cannot be written only costs the next job a parse.
+  }
+  return objects;
+}
+
+/** JSON of the objects when JSON holds them exactly (YAML's .inf or .nan would not survive). */
+function faithfulJson(objects: KubeObject[]): string | undefined {
+  let faithful = true;
+  const json = JSON.stringify(objects, (_k, v: unknown) => {
+    if ((typeof v === 'number' && !Number.isFinite(v)) || typeof v === 'bigint' || v instanceof Date) faithful = false;
+    return v;
+  });
+  return faithful ? json : undefined;
 }
 
 export function checkDigest(body: Buffer, expected: string, origin: string): void {

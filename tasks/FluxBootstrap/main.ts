@@ -33,6 +33,7 @@ main(definition as TaskDefinition, async (ctx) => {
     let first = true;
     const r = await bootstrapFlux(manager, {
       ...o, credential, signal: ctx.signal, proxy: ctx.proxy, log: ctx.log.info, warn: ctx.log.warning, progress: ctx.log.progress,
+      manifestCache: ctx.agent.variable('Agent.ToolsDirectory'),
       sourceCheck: startHead,
       // What Flux says about the source is the verdict; not reading the head here only means
       // Flux is asked to reconcile and its revision is taken.

@@ -93,6 +93,8 @@ export function agentProcess(options: RunOptions): AgentProcess {
     'Build.SourcesDirectory': workDir,
     'Agent.TempDirectory': tempDir,
     'Agent.WorkFolder': tmpdir(),
+    // The tool cache outlives the job, as _work/_tool does on an agent.
+    'Agent.ToolsDirectory': join(tmpdir(), 'agent-tools'),
     'System.CollectionUri': 'https://dev.azure.com/contoso/',
     'System.TeamFoundationCollectionUri': 'https://dev.azure.com/contoso/',
     'System.TeamProject': 'platform',

@@ -13,6 +13,7 @@ import { WaitTimeoutError } from '../../shared/kube/errors';
 import { loadManifests, parseManifests } from '../../shared/kube/manifests';
 import type { KubeObject } from '../../shared/kube/objects';
 import { ResourceManager } from '../../shared/kube/resource-manager';
+import { auditEvents, waitForAuditEvents, type AuditEvent } from '../platform/audit-log';
 import { startControlPlane, type ControlPlane } from '../platform/control-plane';
 import { FaultProxy } from './fault-proxy';
 
@@ -92,8 +93,10 @@ data: {a: "1"}
     const before = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
     const cmBefore = await m.get('v1', 'ConfigMap', 'settings', namespace);
 
+    const reapplied = new Date();
     const second = await m.applyAll(parseManifests(text, 'bundle.yaml'));
     expect(second.describe()).toBe('0 created, 0 configured, 5 unchanged');
+    const changed = new Date();
     const after = await Promise.all(['w1', 'w2'].map((n) => m.get(`${group}/v1`, 'Widget', n, namespace)));
     expect(after.map((o) => o!.metadata.resourceVersion)).toEqual(before.map((o) => o!.metadata.resourceVersion));
     expect((await m.get('v1', 'ConfigMap', 'settings', namespace))!.metadata.resourceVersion).toBe(cmBefore!.metadata.resourceVersion);
@@ -101,6 +104,81 @@ data: {a: "1"}
     const third = await m.applyAll(parseManifests(text.replace('size: 2', 'size: 3'), 'bundle.yaml'));
     expect(third.entries.filter((e) => e.action !== 'unchanged')).toEqual([{ ref: `Widget/${namespace}/w2`, action: 'configured' }]);
     m.close();
+    // The CRD, the namespace and the custom resources were judged unchanged without asking the
+    // server: nothing at all was sent between the second apply and the third.
+    await waitForAuditEvents(cp, (e) => e.userAgent === 'aks-gitops-tasks' && e.objectRef?.name === 'w2' && !e.dryRun && new Date(e.requestReceivedTimestamp) >= changed);
+    expect(auditEvents(cp, (e) => e.userAgent === 'aks-gitops-tasks' && new Date(e.requestReceivedTimestamp) >= reapplied && new Date(e.requestReceivedTimestamp) < changed)
+      .map((e) => `${e.dryRun ? 'dry-run ' : ''}${e.verb} ${e.requestURI}`)).toEqual([]);
+  });
+
+  it('re-applies unchanged objects without sending anything, and still applies what changed, was removed or was taken over', async () => {
+    const namespace = ns();
+    const text = (data = '1', annotations = '{a: "1", b: "2"}') => `apiVersion: v1
+kind: Namespace
+metadata: {name: ${namespace}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, namespace: ${namespace}, labels: {app: a}}
+data: {setting: "${data}"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: ${namespace}}
+stringData: {password: "p"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: ${namespace}, annotations: ${annotations}}
+spec: {clusterIP: None, selector: {app: a}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: ${namespace}}
+spec: {replicas: 1, selector: {matchLabels: {app: a}}, template: {metadata: {labels: {app: a}}, spec: {containers: [{name: c, image: "example.invalid/app:1", ports: [{containerPort: 8080}]}]}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r, namespace: ${namespace}}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+`;
+    // Everything the engine sent to the namespace (dry-runs included) received in [from, to).
+    const sent = (from: Date, to = new Date(8.64e15)) => auditEvents(cp, (e: AuditEvent) => e.userAgent === 'aks-gitops-tasks' && e.objectRef?.namespace === namespace
+      && new Date(e.requestReceivedTimestamp) >= from && new Date(e.requestReceivedTimestamp) < to);
+    const m = manager();
+    expect((await m.applyAll(parseManifests(text()))).describe()).toBe('6 created, 0 configured, 0 unchanged');
+
+    const reapplied = new Date();
+    expect((await m.applyAll(parseManifests(text()))).describe()).toBe('0 created, 0 configured, 6 unchanged');
+
+    // Another manager takes spec.replicas over (as `kubectl scale` would); the next apply changes
+    // a value and drops an annotation from the manifest.
+    const other = new KubeClient(access, { userAgent: 'other-tool' });
+    await other.request({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${namespace}/deployments/d`, query: { fieldManager: 'other-tool' }, contentType: 'application/merge-patch+json', body: { spec: { replicas: 3 } } });
+    const changed = new Date();
+    const third = await m.applyAll(parseManifests(text('2', '{a: "1"}')), { force: true });
+    expect(third.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.ref} ${e.action}`).sort()).toEqual([
+      `ConfigMap/${namespace}/cm configured`, `Deployment/${namespace}/d configured`, `Service/${namespace}/svc configured`,
+    ]);
+    expect((await m.get('v1', 'ConfigMap', 'cm', namespace))!.data).toEqual({ setting: '2' });
+    expect((await m.get('v1', 'Service', 'svc', namespace))!.metadata.annotations).toEqual({ a: '1' });
+    expect(((await m.get('apps/v1', 'Deployment', 'd', namespace))!.spec as { replicas: number }).replicas).toBe(1);
+
+    // A manager that applies the same value shares the field: the engine then asks the server.
+    await other.request({ method: 'PATCH', path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles/r`, query: { fieldManager: 'other-tool', force: 'true' }, contentType: 'application/apply-patch+yaml',
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } });
+    other.close();
+    const shared = new Date();
+    expect((await m.applyAll(parseManifests(text('2', '{a: "1"}')))).describe()).toBe('0 created, 0 configured, 6 unchanged');
+    m.close();
+
+    const write = (e: AuditEvent) => `${e.dryRun ? 'dry-run ' : ''}${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`;
+    await waitForAuditEvents(cp, (e) => e.userAgent === 'aks-gitops-tasks' && e.objectRef?.resource === 'roles' && e.objectRef?.namespace === namespace && e.dryRun && new Date(e.requestReceivedTimestamp) >= shared);
+    expect(sent(reapplied, changed).map(write)).toEqual([]);
+    expect(sent(changed, shared).map(write).sort()).toEqual([
+      'dry-run patch configmaps/cm', 'dry-run patch deployments/d', 'dry-run patch services/svc', 'patch configmaps/cm', 'patch deployments/d', 'patch services/svc',
+    ]);
+    expect(sent(shared).map(write)).toEqual(['dry-run patch roles/r']);
   });
 
   it('changes nothing when one object among valid ones is invalid, and names it', async () => {
