@@ -11,6 +11,8 @@ import { repoRoot, runPipelineFile } from '../test/pipeline/run-file';
 import type { PipelineRun } from '../test/pipeline/runner';
 
 export const BOOTSTRAP = join(repoRoot, 'examples', 'bootstrap.yml');
+/** The platform repository's branch the example's dev cluster follows (its `platformBranch` variable). */
+export const PLATFORM_BRANCH = 'dev';
 
 export interface LocalBootstrap {
   stack: LocalStack;
@@ -67,7 +69,7 @@ export async function startLocalBootstrap(): Promise<LocalBootstrap> {
  * Ready at the revision it last fetched, as the cluster would be a minute later.
  */
 export async function fluxSettled(b: LocalBootstrap): Promise<void> {
-  const head = `main@sha1:${await b.stack.repos.head('platform-components', 'main')}`;
+  const head = `${PLATFORM_BRANCH}@sha1:${await b.stack.repos.head('platform-components', PLATFORM_BRANCH)}`;
   const api = b.cluster().api;
   const requested = new Date().toISOString();
   for (const kind of ['source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories', 'kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations']) {

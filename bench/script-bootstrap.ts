@@ -11,7 +11,7 @@ import { prepareControllerManifests } from '../shared/sealed-secrets/install';
 import { shortId } from '../shared/sealed-secrets/key-pair';
 import { keySecret } from '../shared/sealed-secrets/key-secret';
 import { platformBinaries } from '../test/platform/binaries';
-import { BOOTSTRAP, startLocalBootstrap, type LocalBootstrap } from './local-bootstrap';
+import { BOOTSTRAP, PLATFORM_BRANCH, startLocalBootstrap, type LocalBootstrap } from './local-bootstrap';
 import { median, ratio, table } from './stats';
 
 const BOOTSTRAP_STEPS = ['AksBootstrap@1', 'InstallSealedSecrets@1', 'FluxBootstrap@1'];
@@ -56,9 +56,9 @@ async function scriptFiles(b: LocalBootstrap, dir: string) {
   const flux = shapeInstall(parseManifests(await text(b.releases.urls.fluxInstall)), {
     components: ['source-controller', 'kustomize-controller', 'notification-controller'], namespace: 'flux-system', multiTenancy: true, defaultServiceAccount: 'default',
   });
-  const secret = sourceSecret('flux-system', 'flux-system', { kind: 'token', username: 'git', password: b.stack.pipelineVariables.secrets.fluxGitToken! })!;
+  const secret = sourceSecret('flux-system', 'flux-system', { kind: 'token', username: 'git', password: b.stack.fluxReaderToken })!;
   const sync = syncObjects({
-    name: 'flux-system', namespace: 'flux-system', url: b.stack.platformRepositoryUrl, branch: 'main', path: './clusters/dev', interval: '1m',
+    name: 'flux-system', namespace: 'flux-system', url: b.stack.platformRepositoryUrl, branch: PLATFORM_BRANCH, path: './clusters/dev', interval: '1m',
     secretName: secret.metadata.name, serviceAccountName: 'kustomize-controller',
   });
   const files = {
