@@ -54,7 +54,7 @@ export async function clusterSnapshot(api: KubeApi): Promise<Snapshot> {
   const snap: Snapshot = {};
   const namespaces = await list(api, '/api/v1/namespaces');
   const managed = namespaces.filter((n) => ['flux-system', 'kube-system'].includes(n.metadata.name) || Object.keys(n.metadata.labels ?? {}).some((k) => k.startsWith('kustomize.toolkit.fluxcd.io/') || k === 'app.kubernetes.io/managed-by'));
-  for (const n of namespaces) snap[`Namespace/${n.metadata.name}`] = hash(stripped(n));
+  for (const n of namespaces) snap[`Namespace/${n.metadata.name}`] = JSON.stringify(stripped(n));
   const owned = (o: KubeObject) => Object.keys(o.metadata.labels ?? {}).some((k) => k.startsWith('kustomize.toolkit.fluxcd.io/') || k === 'app.kubernetes.io/managed-by');
   for (const [apiVersion, plural] of NAMESPACED) {
     const items = await list(api, `${base(apiVersion)}/${plural}`);
@@ -64,11 +64,11 @@ export async function clusterSnapshot(api: KubeApi): Promise<Snapshot> {
       // Tokens and the CA bundle the cluster makes itself; kube-system's own objects when nobody of ours owns them.
       if ((o as { type?: string }).type === 'kubernetes.io/service-account-token' || o.metadata.name === 'kube-root-ca.crt') continue;
       if (ns === 'kube-system' && !owned(o) && !o.metadata.name.startsWith('sealed-secrets')) continue;
-      snap[`${plural}/${ns}/${o.metadata.name}`] = hash(stripped(o));
+      snap[`${plural}/${ns}/${o.metadata.name}`] = JSON.stringify(stripped(o));
     }
   }
   for (const plural of ['clusterroles', 'clusterrolebindings']) {
-    for (const o of await list(api, `/apis/rbac.authorization.k8s.io/v1/${plural}`)) if (owned(o) || o.metadata.name.includes('sealed-secrets')) snap[`${plural}/${o.metadata.name}`] = hash(stripped(o));
+    for (const o of await list(api, `/apis/rbac.authorization.k8s.io/v1/${plural}`)) if (owned(o) || o.metadata.name.includes('sealed-secrets')) snap[`${plural}/${o.metadata.name}`] = JSON.stringify(stripped(o));
   }
   for (const o of await list(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')) {
     snap[`crd/${o.metadata.name}`] = hash((o as { spec?: { versions?: { name: string }[] } }).spec?.versions?.map((v) => v.name));
@@ -85,7 +85,7 @@ export function gitSnapshot(tree: Record<string, string> | undefined): Snapshot 
 export function armSnapshot(resource: unknown): Snapshot {
   if (!resource) return { 'arm:cluster': 'missing' };
   const { etag: _etag, systemData: _systemData, ...rest } = JSON.parse(JSON.stringify(resource)) as Record<string, unknown>;
-  return { 'arm:cluster': hash(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
+  return { 'arm:cluster': JSON.stringify(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
 }
 
 /** What differs between two snapshots, one line per key (missing, extra, changed). */
@@ -94,6 +94,30 @@ export function snapshotDiff(expected: Snapshot, actual: Snapshot): string[] {
   return keys.flatMap((k) => {
     if (!(k in actual)) return [`missing ${k}`];
     if (!(k in expected)) return [`extra ${k}`];
-    return expected[k] === actual[k] ? [] : [`changed ${k}`];
+    return expected[k] === actual[k] ? [] : [`changed ${k}${firstDifference(expected[k]!, actual[k]!)}`];
   });
+}
+
+/** Where two JSON values first differ, e.g. ` (.spec.replicas: 1 -> 2)`; empty for plain hashes. */
+function firstDifference(a: string, b: string): string {
+  let x: unknown;
+  let y: unknown;
+  try {
+    x = JSON.parse(a);
+    y = JSON.parse(b);
+  } catch {
+    return '';
+  }
+  const walk = (p: unknown, q: unknown, at: string): string | undefined => {
+    if (p && q && typeof p === 'object' && typeof q === 'object') {
+      for (const k of new Set([...Object.keys(p), ...Object.keys(q)])) {
+        const found = walk((p as Record<string, unknown>)[k], (q as Record<string, unknown>)[k], `${at}.${k}`);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    return JSON.stringify(p) === JSON.stringify(q) ? undefined : `${at}: ${String(JSON.stringify(p)).slice(0, 80)} -> ${String(JSON.stringify(q)).slice(0, 80)}`;
+  };
+  const found = walk(x, y, '');
+  return found ? ` (${found})` : '';
 }

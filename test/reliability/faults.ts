@@ -7,16 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { readEmulatorCa } from '../emulators/ca';
 import { issueCert } from '../platform/pki';
 
 export const HTTP_FAULTS = ['reset', '5xx', '429-retry-after', '429', 'latency', 'truncated', 'stall'] as const;
 export type HttpFault = (typeof HTTP_FAULTS)[number];
+/** A serving certificate and its key (PEM). */
+type ServingPair = { cert: string; key: string };
 export type Hop = 'entra' | 'arm' | 'devops' | 'git' | 'releases' | 'apiserver' | 'other';
 
 /** A small, fast, seeded generator (mulberry32): the same seed gives the same draws. */
@@ -79,9 +80,9 @@ export type HopIdentifier = (hostPort: string) => { hop: Hop; ca?: { certFile: s
 /** Starts the fault-injecting proxy; without a plan it is a plain TLS-terminating forward proxy. */
 export async function startFaultProxy(identify: HopIdentifier): Promise<FaultProxy> {
   const emulatorCa = readEmulatorCa();
-  const emulatorContext = createSecureContext({ cert: emulatorCa.certPem, key: emulatorCa.keyPem });
+  const emulatorContext: ServingPair = { cert: emulatorCa.certPem, key: emulatorCa.keyPem };
   const certDir = mkdtempSync(join(tmpdir(), 'fault-proxy-'));
-  const hops = new Map<string, { hop: Hop; context: SecureContext }>();
+  const hops = new Map<string, { hop: Hop; context: ServingPair }>();
   const counts = emptyCounts();
   const upstreamAgent = new HttpsAgent({ keepAlive: true, rejectUnauthorized: false });
   let plan: FaultPlan | undefined;
@@ -101,7 +102,7 @@ export async function startFaultProxy(identify: HopIdentifier): Promise<FaultPro
     let context = emulatorContext;
     if (found.ca) {
       const issued = issueCert(certDir, { ...found.ca, certPem: readFileSync(found.ca.certFile, 'utf8') }, `serving-${randomUUID().slice(0, 8)}`, { commonName: 'kube-apiserver', altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server' });
-      context = createSecureContext({ cert: issued.certPem, key: issued.keyPem });
+      context = { cert: issued.certPem, key: issued.keyPem };
     }
     entry = { hop: found.hop, context };
     hops.set(hostPort, entry);
@@ -155,6 +156,7 @@ export async function startFaultProxy(identify: HopIdentifier): Promise<FaultPro
 
   const handle = (target: { host: string; port: number; tls: boolean }) => (req: IncomingMessage, res: ServerResponse) => {
     counts.requests++;
+    if (process.env.FP_TRACE) console.error('REQ', target.host, target.port, req.method, req.url?.slice(0, 120));
     const hop = hopOf(`${target.host}:${target.port}`, req.url ?? '');
     const fault = draw(hop);
     if (!fault) return forward(req, res, target);
@@ -188,18 +190,18 @@ export async function startFaultProxy(identify: HopIdentifier): Promise<FaultPro
     if (address !== '127.0.0.1') return void socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     const begin = (first: Buffer) => {
+      // Paused first: in flowing mode the chunk put back would be emitted to nobody.
+      socket.pause();
       socket.unshift(first);
       const entry = hopEntry(`${address}:${port}`);
       // Each tunnel is served by its own HTTP parser, over TLS when the client starts a handshake.
-      const inner = createServer(handle({ host: address, port: Number(port), tls: first[0] === 0x16 }));
+      const tls = first[0] === 0x16;
+      const serve = handle({ host: address, port: Number(port), tls });
+      const inner = tls ? createHttpsServer({ ...entry.context, ALPNProtocols: ['http/1.1'] }, serve) : createServer(serve);
       inner.keepAliveTimeout = 30_000;
-      if (first[0] === 0x16) {
-        const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext: entry.context, ALPNProtocols: ['http/1.1'] });
-        tlsSocket.on('error', () => socket.destroy());
-        inner.emit('connection', tlsSocket);
-      } else {
-        inner.emit('connection', socket);
-      }
+      inner.on('tlsClientError', () => socket.destroy());
+      inner.emit('connection', socket);
+      if (!tls) socket.resume();
     };
     socket.on('error', () => socket.destroy());
     if (head.length) begin(head);

@@ -134,6 +134,23 @@ export async function stateOf(f: FaultedStack): Promise<Snapshot> {
   };
 }
 
+/**
+ * The state once Flux has caught up: a pipeline ends when the tasks are done, but Flux goes on
+ * applying what they committed (labels, ownership), so the state is read when two reads a few
+ * seconds apart agree (or after `timeoutMs`, as it is then).
+ */
+export async function settledState(f: FaultedStack, timeoutMs = 90_000): Promise<Snapshot> {
+  const until = Date.now() + timeoutMs;
+  let last = await stateOf(f);
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 4000));
+    const now = await stateOf(f);
+    if (snapshotDiff(last, now).length === 0) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** Controllers whose Pods a process fault deletes during the tasks' waits. */
 const CONTROLLERS = [
   { namespace: 'kube-system', label: 'app.kubernetes.io/name=sealed-secrets' },
@@ -274,10 +291,10 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
   const baseline = await runThroughProxy(f, { label: 'baseline' });
   log(`baseline: ${describeRun(baseline)} (${Math.round(baseline.ms / 1000)} s)`);
   if (baseline.run.result !== 'Succeeded') throw new Error(`the run without faults did not succeed: ${baseline.run.summaryLine}\n${baseline.printed.slice(-40).join('\n')}`);
-  const expected = await stateOf(f);
+  const expected = await settledState(f);
   // A second clean run must change nothing: otherwise convergence could not be judged at all.
   const again = await runThroughProxy(f, { label: 'baseline again' });
-  const baselineStable = again.run.result === 'Succeeded' ? snapshotDiff(expected, await stateOf(f)) : [`the second run without faults ended ${again.run.summaryLine}`];
+  const baselineStable = again.run.result === 'Succeeded' ? snapshotDiff(expected, await settledState(f)) : [`the second run without faults ended ${again.run.summaryLine}`];
   log(`baseline again: ${describeRun(again)}; state ${baselineStable.length ? `differs: ${baselineStable.join(', ')}` : 'unchanged'}`);
 
   const records: FaultedRunRecord[] = [];
@@ -299,7 +316,7 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     const faulted = await runThroughProxy(f, { label: `faulted ${i + 1}`, plan });
     for (const t of timers) clearTimeout(t);
     const rerun = await runThroughProxy(f, { label: `re-run ${i + 1}` });
-    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await stateOf(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
+    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await settledState(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
     records.push({ label: `faulted ${i + 1}`, drift, processFaults, faulted, rerun, diff });
     log(`faulted ${i + 1}/${o.runs} (drift ${drift}; faults ${faultsText(faulted.faults)}${processFaults.length ? `; ${processFaults.join(', ')}` : ''}): ${describeRun(faulted)} (${Math.round(faulted.ms / 1000)} s); re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.slice(0, 8).join(', ')}` : 'converged'}`);
   }
@@ -309,8 +326,8 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     const drift = DRIFTS[1 + Math.floor(random() * (DRIFTS.length - 1))]!;
     await applyDrift(f, drift);
     const controller = new AbortController();
-    // A moment within the pipeline's usual length (the baseline's), so each task gets its turn.
-    const at = 2000 + Math.floor(random() * Math.max(5000, baseline.ms - 2000));
+    // A moment within the length of a run on an existing cluster, so each task gets its turn.
+    const at = 1000 + Math.floor(random() * Math.max(5000, again.ms - 1000));
     let abortedAt = 0;
     const timer = setTimeout(() => { abortedAt = Date.now(); controller.abort(); }, at);
     const canceled = await runThroughProxy(f, { label: `canceled ${i + 1}`, signal: controller.signal, keepTempDirectory: true });
@@ -320,7 +337,7 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     if (canceled.tempDirectory) rmSync(canceled.tempDirectory, { recursive: true, force: true });
     const stepOutput = step?.run ? shownOutput(step.run) : '';
     const rerun = await runThroughProxy(f, { label: `re-run after cancel ${i + 1}` });
-    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await stateOf(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
+    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await settledState(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
     const record: CancelRecord = {
       label: `canceled ${i + 1}`, canceledStep: step?.displayName,
       stopMs: abortedAt && canceled.run.result === 'Canceled' ? canceled.endedAt - abortedAt : undefined,
@@ -334,7 +351,7 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
   if (o.concurrent) {
     const runs = await Promise.all([1, 2].map((n) => runThroughProxy(f, { label: `concurrent ${n}` })));
     const rerun = await runThroughProxy(f, { label: 're-run after concurrent' });
-    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await stateOf(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
+    const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await settledState(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
     concurrent.push({ label: 'two bootstrap pipelines at once', runs, rerun, diff });
     log(`two bootstrap pipelines at once: ${runs.map(describeRun).join(' | ')}; re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.join(', ')}` : 'converged'}`);
   }
