@@ -45,6 +45,7 @@ export interface AzureReposOptions {
 }
 
 const ZERO = '0'.repeat(40);
+const READ_RETRIES = 5;
 // Security namespace "Git Repositories" and its permission bits (Azure DevOps Security REST API).
 const GIT_NAMESPACE = '2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87';
 export const GIT_PERMISSIONS = { GenericRead: 2, GenericContribute: 4, CreateBranch: 16, CreateRepository: 256, PullRequestContribute: 16384 } as const;
@@ -71,7 +72,9 @@ export class AzureRepos {
 
   constructor(private readonly o: AzureReposOptions) {
     const proxy = devOpsProxyOptions(o.proxy);
-    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token), proxy ? { proxy } : undefined);
+    // Reads (GET, HEAD, OPTIONS) are tried again after a 502, 503, 504 or a dropped connection, as
+    // Azure DevOps has its bad minutes; writes are not repeated (a push is not idempotent).
+    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token), { ...(proxy ? { proxy } : {}), allowRetries: true, maxRetries: READ_RETRIES });
   }
 
   get organizationUrl(): string {

@@ -262,6 +262,23 @@ describe('faults', () => {
     m.close();
   });
 
+  it('names only the object whose resource could not be resolved, not the existing ones beside it', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    await manager().applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: there, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    // Discovery of apps/v1 fails for good (a 500 without Retry-After is final).
+    proxy.only = /^\/apis\/apps\/v1(\?|$)/;
+    proxy.always = { kind: 'status', status: 500 };
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20 } });
+    const error = await m.applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: there, namespace: ${namespace}}\ndata: {a: "1"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new, namespace: ${namespace}}\nspec: {selector: {matchLabels: {app: x}}, template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: x}]}}}\n`)).catch((e) => e);
+    proxy.always = undefined;
+    proxy.only = undefined;
+    expect(error.message).toContain('1 object(s) failed server-side validation');
+    expect(error.message).toContain('Deployment');
+    expect(error.message).not.toContain('AlreadyExists');
+    m.close();
+  });
+
   it('gives up on a persistent failure with a clear error inside the deadline', async () => {
     proxy.always = { kind: 'status', status: 503 };
     const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 50, maxDelayMs: 400 } });

@@ -156,16 +156,16 @@ export async function startFaultProxy(identify: HopIdentifier): Promise<FaultPro
 
   const handle = (target: { host: string; port: number; tls: boolean }) => (req: IncomingMessage, res: ServerResponse) => {
     counts.requests++;
-    if (process.env.FP_TRACE) console.error('REQ', target.host, target.port, req.method, req.url?.slice(0, 120));
     const hop = hopOf(`${target.host}:${target.port}`, req.url ?? '');
     const fault = draw(hop);
     if (!fault) return forward(req, res, target);
     recordHop(counts, hop, fault);
     const json = (status: number, extra: Record<string, string> = {}) => {
       req.resume();
+      const reason = status === 429 ? 'TooManyRequests' : status === 500 ? 'InternalError' : status === 504 ? 'Timeout' : 'ServiceUnavailable';
       const body = hop === 'apiserver'
-        ? JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'injected fault', reason: status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', code: status })
-        : JSON.stringify({ error: { code: status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: 'injected fault' } });
+        ? JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `injected ${status}`, reason, code: status })
+        : JSON.stringify({ error: { code: reason, message: `injected ${status}` } });
       res.writeHead(status, { 'content-type': 'application/json', ...extra }).end(body);
     };
     switch (fault) {

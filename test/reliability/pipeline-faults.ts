@@ -136,14 +136,38 @@ export async function stateOf(f: FaultedStack): Promise<Snapshot> {
 
 /**
  * The state once Flux has caught up: a pipeline ends when the tasks are done, but Flux goes on
- * applying what they committed (labels, ownership), so the state is read when two reads a few
- * seconds apart agree (or after `timeoutMs`, as it is then).
+ * applying what they committed (RegisterSystem's commits come after FluxBootstrap's wait). So Flux
+ * is asked to reconcile now (as `flux reconcile` does), and the state is read once its source and
+ * every Kustomization of flux-system have applied the platform repository's head and two reads a
+ * few seconds apart agree (or after `timeoutMs`, as it is then).
  */
-export async function settledState(f: FaultedStack, timeoutMs = 90_000): Promise<Snapshot> {
+export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promise<Snapshot> {
   const until = Date.now() + timeoutMs;
+  const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
+  const api = f.stack.clusters.cluster(resourceGroup, name)?.api;
+  const head = `main@sha1:${await f.stack.repos.head('platform-components', 'main')}`;
+  const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } };
+  const ask = async () => {
+    if (!api) return;
+    await api.patch('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system', requestedAt).catch(() => undefined);
+    const ks = await api.get<{ items: KubeObject[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] as KubeObject[] }));
+    for (const k of ks.items) await api.patch(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${k.metadata.name}`, requestedAt).catch(() => undefined);
+  };
+  const caughtUp = async () => {
+    if (!api) return true;
+    const ks = await api.get<{ items: (KubeObject & { status?: { lastAppliedRevision?: string } })[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] }));
+    return ks.items.length > 0 && ks.items.every((k) => k.status?.lastAppliedRevision === head);
+  };
+  await ask();
+  let asked = Date.now();
+  while (Date.now() < until && !(await caughtUp())) {
+    await new Promise((r) => setTimeout(r, 1000));
+    // A Kustomization that depends on another one is taken after it: ask again now and then.
+    if (Date.now() - asked > 10_000) { await ask(); asked = Date.now(); }
+  }
   let last = await stateOf(f);
   while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 4000));
+    await new Promise((r) => setTimeout(r, 3000));
     const now = await stateOf(f);
     if (snapshotDiff(last, now).length === 0) return now;
     last = now;

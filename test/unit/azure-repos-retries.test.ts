@@ -1,0 +1,44 @@
+// Azure Repos on a bad minute: RegisterSystem's reads go through to the Azure DevOps emulator
+// after 502/503/504 answers and dropped connections; a write that failed is not sent twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureRepos } from '../../shared/repos/azure-repos';
+import { startDevOpsEmulator, type DevOpsEmulator } from '../emulators/devops/devops-emulator';
+import { devopsRepos } from '../emulators/devops-repos';
+import { trustEmulatorCa } from '../emulators/trust-emulator-ca';
+
+trustEmulatorCa();
+let devops: DevOpsEmulator;
+
+beforeAll(async () => {
+  devops = await startDevOpsEmulator({ organization: 'contoso' });
+  devops.addProject({ name: 'platform' });
+  await devopsRepos({ collectionUrl: devops.collectionUrl, project: 'platform', pat: devops.addPersonalAccessToken(), token: devops.systemAccessToken })
+    .create('platform-components', { 'systems/dev/README.md': '# systems\n' });
+});
+afterAll(async () => devops?.stop());
+
+describe('AzureRepos', () => {
+  it('reads through 502, 503, 504 and a reset', async () => {
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const repo = (await repos.repository(project, 'platform-components'))!;
+    const head = (await repos.head(repo, 'main'))!;
+    const before = devops.requests.length;
+    for (const fault of [{ status: 502 }, { status: 503 }, { reset: true }, { status: 504 }]) devops.injectFault({ method: 'GET', path: '/items', ...fault });
+    const files = await repos.files(repo, head, 'systems/dev');
+    expect(files).toEqual({ 'systems/dev/README.md': '# systems\n' });
+    expect(devops.requests.slice(before).filter((r) => r.path.includes('/items')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('does not send a push again after a 503', async () => {
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const repo = (await repos.repository(project, 'platform-components'))!;
+    const head = (await repos.head(repo, 'main'))!;
+    const before = devops.requests.length;
+    devops.injectFault({ method: 'POST', path: '/pushes', status: 503 });
+    await expect(repos.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/x.yaml', action: 'add', content: 'x: 1\n' }])).rejects.toThrow(/503/);
+    expect(devops.requests.slice(before).filter((r) => r.method === 'POST' && r.path.includes('/pushes')).length).toBe(1);
+    expect(await repos.head(repo, 'main')).toBe(head);
+  });
+});
