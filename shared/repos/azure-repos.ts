@@ -5,6 +5,7 @@ import {
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { WebApi, getHandlerFromToken } from 'azure-devops-node-api/WebApi';
 import { devOpsProxyOptions, type ProxySettings } from '../net/proxy';
+import { retryTransient } from '../net/transient';
 import { explain, ReposError, type AdoError } from './errors';
 
 export interface FileChange {
@@ -90,7 +91,8 @@ export class AzureRepos {
   private async call<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
     const git = await this.git().catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     try {
-      return await fn(git);
+      // Throttled calls were refused, not carried out: sent again after a back-off, writes too.
+      return await retryTransient(() => fn(git), { signal: this.o.signal });
     } catch (error) {
       throw explain(error, doing, where);
     } finally {

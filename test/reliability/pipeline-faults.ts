@@ -195,6 +195,15 @@ async function killControllerPod(f: FaultedStack, pick: number): Promise<string 
   return `${c.namespace}/${pod.metadata.name}`;
 }
 
+/** Restarts the cluster's API server or etcd (the run's requests meanwhile are refused or time out). */
+async function restartComponent(f: FaultedStack, component: 'apiserver' | 'etcd'): Promise<string | undefined> {
+  const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
+  const cluster = f.stack.clusters.cluster(resourceGroup, name);
+  if (!cluster) return undefined;
+  await cluster.controlPlane.restart(component);
+  return `${component}-restart`;
+}
+
 /** Drift a faulted run must repair, so that it has work to do under faults (not only reads). */
 const DRIFTS = ['none', 'sealed-secrets-deployment', 'flux-kustomization', 'system-rolebinding', 'arm-tag'] as const;
 type Drift = (typeof DRIFTS)[number];
@@ -330,15 +339,21 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
       f.stack.emulators.arm.failNextProvisioning({ cluster: f.stack.landingZone.clusters[0]!.name, code: 'InternalOperationError', message: 'The operation failed half-way (injected).' });
       processFaults.push('arm-failed');
     }
+    // A process fault at a random moment of the run: a controller Pod deleted (the tasks may be
+    // waiting for it), or the API server or etcd restarted (the tasks may be applying).
     const timers: NodeJS.Timeout[] = [];
-    if (random() < 0.5) {
-      const pick = Math.floor(random() * 100);
-      const after = 3000 + Math.floor(random() * 20_000);
-      timers.push(setTimeout(() => void killControllerPod(f, pick).then((pod) => { if (pod) processFaults.push(`pod-killed ${pod}`); }), after));
-    }
+    const processFault = random();
+    const after = 2000 + Math.floor(random() * 15_000);
+    const pick = Math.floor(random() * 100);
+    const pending: Promise<unknown>[] = [];
+    const at = (fn: () => Promise<string | undefined>) => timers.push(setTimeout(() => pending.push(fn().then((what) => { if (what) processFaults.push(what); }, () => undefined)), after));
+    if (processFault < 0.3) at(async () => { const pod = await killControllerPod(f, pick); return pod && `pod-killed ${pod}`; });
+    else if (processFault < 0.45) at(() => restartComponent(f, 'apiserver'));
+    else if (processFault < 0.6) at(() => restartComponent(f, 'etcd'));
     const plan: FaultPlan = { seed: o.seed * 1000 + i, rate: o.rate };
     const faulted = await runThroughProxy(f, { label: `faulted ${i + 1}`, plan });
     for (const t of timers) clearTimeout(t);
+    await Promise.all(pending);
     const rerun = await runThroughProxy(f, { label: `re-run ${i + 1}` });
     const diff = rerun.run.result === 'Succeeded' ? snapshotDiff(expected, await settledState(f)) : [`the clean re-run ended ${rerun.run.summaryLine}`];
     records.push({ label: `faulted ${i + 1}`, drift, processFaults, faulted, rerun, diff });

@@ -1,6 +1,9 @@
-// Azure Repos on a bad minute: RegisterSystem's reads go through to the Azure DevOps emulator
-// after 502/503/504 answers and dropped connections; a write that failed is not sent twice.
+// Azure DevOps on a bad minute (its emulator with injected faults): RegisterSystem's reads go
+// through after 502/503/504 answers and dropped connections, a throttled push is sent again, a
+// push that failed with a 5xx is not (it may have been carried out), and the pipeline's OIDC token
+// request goes through after a reset and a 503.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestPipelineOidcToken } from '../../shared/azure/pipeline-oidc-token';
 import { AzureRepos } from '../../shared/repos/azure-repos';
 import { startDevOpsEmulator, type DevOpsEmulator } from '../emulators/devops/devops-emulator';
 import { devopsRepos } from '../emulators/devops-repos';
@@ -40,5 +43,29 @@ describe('AzureRepos', () => {
     await expect(repos.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/x.yaml', action: 'add', content: 'x: 1\n' }])).rejects.toThrow(/503/);
     expect(devops.requests.slice(before).filter((r) => r.method === 'POST' && r.path.includes('/pushes')).length).toBe(1);
     expect(await repos.head(repo, 'main')).toBe(head);
+  });
+
+  it('sends a throttled push again', async () => {
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const repo = (await repos.repository(project, 'platform-components'))!;
+    const head = (await repos.head(repo, 'main'))!;
+    const before = devops.requests.length;
+    devops.injectFault({ method: 'POST', path: '/pushes', status: 429, headers: { 'Retry-After': '0' } });
+    const commit = await repos.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/y.yaml', action: 'add', content: 'y: 1\n' }]);
+    expect(await repos.head(repo, 'main')).toBe(commit);
+    expect(devops.requests.slice(before).filter((r) => r.method === 'POST' && r.path.includes('/pushes')).map((r) => r.status)).toEqual([429, 201]);
+  });
+});
+
+describe("the pipeline's OIDC token request", () => {
+  it('goes through after a reset and a 503', async () => {
+    const connection = devops.addServiceConnection({ name: 'sc-oidc', project: 'platform' });
+    const requestUri = devops.oidcRequestUri({ project: 'platform' });
+    devops.injectFault({ method: 'POST', path: '/oidctoken', reset: true });
+    devops.injectFault({ method: 'POST', path: '/oidctoken', status: 503 });
+    const token = await requestPipelineOidcToken({ accessToken: devops.systemAccessToken, requestUri }, connection.id);
+    expect(token.split('.')).toHaveLength(3);
+    expect(devops.requests.filter((r) => r.path.includes('/oidctoken')).length).toBe(3);
   });
 });
