@@ -81,10 +81,11 @@ export function gitSnapshot(tree: Record<string, string> | undefined): Snapshot 
   return Object.fromEntries(Object.entries(tree ?? {}).map(([path, content]) => [`git:${path}`, hash(content)]));
 }
 
-/** The ARM cluster resource, without what Azure sets on every write (its eTag changes with each PUT). */
+/** The ARM cluster resource, without what Azure sets on every write. */
 export function armSnapshot(resource: unknown): Snapshot {
   if (!resource) return { 'arm:cluster': 'missing' };
-  const { etag: _etag, eTag: _eTag, systemData: _systemData, ...rest } = JSON.parse(JSON.stringify(resource)) as Record<string, unknown>;
+  // Each write gives the cluster and its agent pools new eTags.
+  const rest = JSON.parse(JSON.stringify(resource, (key, value: unknown) => (['etag', 'eTag', 'systemData'].includes(key) ? undefined : value))) as Record<string, unknown>;
   return { 'arm:cluster': JSON.stringify(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
 }
 

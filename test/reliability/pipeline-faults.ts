@@ -5,11 +5,12 @@
 // cancellation at a random moment (SIGINT, SIGTERM a few seconds later); two pipelines at once.
 // Every faulted run must end in success or one clear error, and a clean re-run after it must
 // leave the cluster, Git and ARM as a run without faults left them.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { forbiddenForms } from '../agent/fixtures';
 import { runTask, unpackedExtension } from '../agent/harness';
-import { parsePipeline, type PipelineDefinition } from '../pipeline/definition';
+import { parsePipeline, type PipelineDefinition, type TaskStep } from '../pipeline/definition';
 import { startLocalStack, type LocalStack } from '../pipeline/local-stack';
 import { repoRoot } from '../pipeline/run-file';
 import { runPipeline, type PipelineRun } from '../pipeline/runner';
@@ -314,7 +315,7 @@ export function stackSecrets(f: FaultedStack): string[] {
   ];
 }
 
-const describeRun = (r: RunOutcome) => `${r.run.result}${r.unclear ? ` (UNCLEAR: ${r.unclear})` : ''}: ${r.run.summaryLine}`;
+const describeRun = (r: RunOutcome) => `${r.run.result}${r.unclear ? ` (UNCLEAR: ${r.unclear})\n${r.printed.filter((l) => l.startsWith('   ')).slice(-25).join('\n')}\n` : ''}: ${r.run.summaryLine}`;
 const faultsText = (c: FaultCounts) => Object.entries(c.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 
 /** The whole measurement: a baseline, M faulted runs each with a clean re-run, cancellations, two pipelines at once. */
@@ -394,7 +395,48 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     concurrent.push({ label: 'two bootstrap pipelines at once', runs, rerun, diff });
     log(`two bootstrap pipelines at once: ${runs.map(describeRun).join(' | ')}; re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.join(', ')}` : 'converged'}`);
   }
+  if (o.concurrent) concurrent.push(...await concurrentRegistrations(f, ['inventory', 'shipping'], log));
   return { records, cancellations, concurrent, baselineStable };
+}
+
+/**
+ * The bootstrap's cluster and Sealed Secrets steps and one RegisterSystem step for `system` (a copy
+ * of the pipeline's first, with another name and Entra group): what registering one more team is.
+ */
+export function registrationPipeline(definition: PipelineDefinition, system: string): PipelineDefinition {
+  const tasks = definition.steps.filter((step): step is TaskStep => 'task' in step);
+  const register = tasks.find((step) => step.task === 'RegisterSystem');
+  if (!register) throw new Error('the pipeline has no RegisterSystem step to copy');
+  const group = createHash('sha256').update(system).digest('hex');
+  const entraGroupObjectId = `${group.slice(0, 8)}-${group.slice(8, 12)}-4${group.slice(13, 16)}-8${group.slice(17, 20)}-${group.slice(20, 32)}`;
+  return {
+    ...definition,
+    steps: [
+      ...tasks.filter((step) => step.task === 'AksBootstrap' || step.task === 'InstallSealedSecrets'),
+      { ...register, displayName: `System ${system}`, inputs: { ...register.inputs, systemName: system, entraGroupObjectId } },
+    ],
+  };
+}
+
+/**
+ * Two teams registered at once (two pipelines, each ending with its RegisterSystem step; both
+ * commit to the platform repository): both end in success or one clear error; after a clean
+ * re-run of each, both are in Git and on the cluster, and re-running both again changes nothing.
+ */
+async function concurrentRegistrations(f: FaultedStack, systems: string[], log: (line: string) => void): Promise<ConcurrentRecord[]> {
+  const definitions = systems.map((system) => registrationPipeline(f.definition, system));
+  const runs = await Promise.all(definitions.map((definition, i) => runThroughProxy(f, { label: `register ${systems[i]}`, definition })));
+  let rerun: RunOutcome | undefined;
+  for (const [i, definition] of definitions.entries()) rerun = await runThroughProxy(f, { label: `re-run register ${systems[i]}`, definition });
+  const after = await settledState(f);
+  const missing = systems.flatMap((system) => [
+    ...(Object.keys(after).some((k) => k.startsWith(`git:systems/dev/${system}`)) ? [] : [`missing the files of ${system} in Git`]),
+    ...(`Namespace/${system}` in after ? [] : [`missing Namespace/${system}`]),
+  ]);
+  for (const [i, definition] of definitions.entries()) await runThroughProxy(f, { label: `again register ${systems[i]}`, definition });
+  const diff = [...missing, ...snapshotDiff(after, await settledState(f))];
+  log(`two registrations at once (${systems.join(', ')}): ${runs.map(describeRun).join(' | ')}; ${diff.length ? `NOT CONVERGED: ${diff.join(', ')}` : 'both registered; a re-run changes nothing'}`);
+  return [{ label: `two registrations at once (${systems.join(', ')})`, runs, rerun: rerun!, diff }];
 }
 
 /** The table's figures from a campaign. */
