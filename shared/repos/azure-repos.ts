@@ -84,7 +84,8 @@ export class AzureRepos {
 
   private git(): Promise<IGitApi> {
     this.o.signal?.throwIfAborted();
-    this.gitApi ??= this.web.getGitApi();
+    // Location discovery is a read: a throttled or dropped one is asked again.
+    this.gitApi ??= retryTransient(() => this.web.getGitApi(), { idempotent: true, signal: this.o.signal });
     return this.gitApi;
   }
 
@@ -102,7 +103,7 @@ export class AzureRepos {
 
   /** The project, or a ReposError: a missing project and one the token cannot see look the same. */
   async project(name: string): Promise<Project> {
-    const core = await this.web.getCoreApi().catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
+    const core = await retryTransient(() => this.web.getCoreApi(), { idempotent: true, signal: this.o.signal }).catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     let project;
     try {
       project = await core.getProject(name);

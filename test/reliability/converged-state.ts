@@ -84,8 +84,8 @@ export function gitSnapshot(tree: Record<string, string> | undefined): Snapshot 
 /** The ARM cluster resource, without what Azure sets on every write. */
 export function armSnapshot(resource: unknown): Snapshot {
   if (!resource) return { 'arm:cluster': 'missing' };
-  // Each write gives the cluster and its agent pools new eTags.
-  const rest = JSON.parse(JSON.stringify(resource, (key, value: unknown) => (['etag', 'eTag', 'systemData'].includes(key) ? undefined : value))) as Record<string, unknown>;
+  // Each write gives the cluster and its agent pools new eTags; the outbound IPs are Azure's to assign.
+  const rest = JSON.parse(JSON.stringify(resource, (key, value: unknown) => (['etag', 'eTag', 'systemData', 'effectiveOutboundIPs'].includes(key) ? undefined : value))) as Record<string, unknown>;
   return { 'arm:cluster': JSON.stringify(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
 }
 

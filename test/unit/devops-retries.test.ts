@@ -58,6 +58,18 @@ describe('AzureRepos', () => {
   });
 });
 
+describe('AzureRepos location discovery', () => {
+  it('goes through after a 429 and a reset', async () => {
+    devops.injectFault({ method: 'OPTIONS', path: '/_apis/git', status: 429 });
+    devops.injectFault({ method: 'OPTIONS', path: '/_apis/git', reset: true });
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const before = devops.requests.length;
+    expect((await repos.repository(project, 'platform-components'))?.name).toBe('platform-components');
+    expect(devops.requests.slice(before).filter((r) => r.method === 'OPTIONS' && r.path.includes('/_apis/git')).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe("the pipeline's OIDC token request", () => {
   it('goes through after a reset and a 503', async () => {
     const connection = devops.addServiceConnection({ name: 'sc-oidc', project: 'platform' });
