@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { forbiddenForms } from '../agent/fixtures';
-import { runTask, unpackedExtension } from '../agent/harness';
+import { runTask, unpackedExtension, visibleOutput } from '../agent/harness';
 import { parsePipeline, type PipelineDefinition, type TaskStep } from '../pipeline/definition';
 import { startLocalStack, type LocalStack } from '../pipeline/local-stack';
 import { repoRoot } from '../pipeline/run-file';
@@ -58,6 +58,8 @@ export interface RunOutcome {
   faults: FaultCounts;
   /** Why a failed run's error is not clear (a stack trace, no message, names nothing). */
   unclear?: string;
+  /** Secrets in any form in what a task printed (before the runner's masking). */
+  leaks: string[];
   tempDirectory?: string;
   ms: number;
   endedAt: number;
@@ -120,7 +122,8 @@ export async function runThroughProxy(f: FaultedStack, o: PipelineRunOptions): P
   for (const [k, n] of Object.entries(f.proxy.counts.byKind)) if (n - (before.byKind[k] ?? 0)) faults.byKind[k] = n - (before.byKind[k] ?? 0);
   for (const [k, n] of Object.entries(f.proxy.counts.byHop)) if (n - (before.byHop[k] ?? 0)) faults.byHop[k] = n - (before.byHop[k] ?? 0);
   faults.requests = f.proxy.counts.requests - before.requests;
-  return { label: o.label, run, printed, faults, unclear: unclearError(run), tempDirectory, ms: Date.now() - started, endedAt: Date.now() };
+  const leaks = run.steps.flatMap((step) => (step.run ? leaksIn(visibleOutput(step.run), stackSecrets(f)).map((form) => `step ${step.index} printed a secret (${form.length} characters)`) : []));
+  return { label: o.label, run, printed, faults, unclear: unclearError(run), leaks, tempDirectory, ms: Date.now() - started, endedAt: Date.now() };
 }
 
 /** Cluster, Git and ARM as they are now. */
@@ -275,6 +278,11 @@ export interface ConcurrentRecord {
   diff: string[];
 }
 
+/** The forms of the secrets (raw, base64, each PEM line) found in a text. */
+function leaksIn(text: string, secrets: string[]): string[] {
+  return secrets.flatMap((secret) => forbiddenForms(secret).filter((form) => text.includes(form)));
+}
+
 /** Files under a folder holding a secret in any form, other than owner-only kubeconfigs the job removes at its end. */
 export function secretFilesIn(dir: string | undefined, secrets: string[]): string[] {
   if (!dir) return [];
@@ -288,7 +296,7 @@ export function secretFilesIn(dir: string | undefined, secrets: string[]): strin
       if (!st) continue;
       if (st.isDirectory()) { walk(p); continue; }
       const text = readFileSync(p, 'utf8');
-      if (!secrets.some((s) => forbiddenForms(s).some((form) => text.includes(form)))) continue;
+      if (!leaksIn(text, secrets).length) continue;
       if ((st.mode & 0o077) === 0 && /kubeconfig/i.test(e)) continue;
       found.push(`${p} (mode ${(st.mode & 0o777).toString(8)})`);
     }
@@ -465,8 +473,10 @@ export function faultFigures(c: FaultCampaign): FaultFigures {
     cancelSecretFiles: c.cancellations.flatMap((x) => x.secretFiles),
     cancelSilent: c.cancellations.filter((x) => !x.saidWhatItDid).length,
     unclearErrors: [...all, ...c.cancellations.map((x) => x.rerun)].filter((r) => r.unclear).length + c.cancellations.filter((x) => x.unclear).length,
+    leaks: [...c.records.flatMap((r) => [r.faulted, r.rerun]), ...c.cancellations.map((x) => x.rerun), ...c.concurrent.flatMap((x) => [...x.runs, x.rerun])].flatMap((r) => r.leaks.map((l) => `${r.label}: ${l}`)),
     problems: [
       ...c.baselineStable.map((d) => `a second run without faults changed the state: ${d}`),
+      ...[...c.records.flatMap((r) => [r.faulted, r.rerun]), ...c.cancellations.map((x) => x.rerun), ...c.concurrent.flatMap((x) => [...x.runs, x.rerun])].flatMap((r) => r.leaks.map((l) => `leak: ${r.label}: ${l}`)),
       ...c.records.flatMap((r) => [...(r.faulted.unclear ? [`${r.label}: unclear error: ${r.faulted.unclear}`] : []), ...r.diff.map((d) => `${r.label} (drift ${r.drift}) not converged: ${d}`)]),
       ...c.cancellations.flatMap((x) => [...x.diff.map((d) => `${x.label} not converged: ${d}`), ...x.secretFiles.map((s) => `${x.label}: secret file left: ${s}`), ...(x.unclear ? [`${x.label}: ${x.unclear}`] : []), ...(x.saidWhatItDid ? [] : [`${x.label}: the canceled task did not say it was canceled`])]),
       ...c.concurrent.flatMap((x) => [...x.runs.filter((r) => r.unclear).map((r) => `${x.label}: unclear error: ${r.unclear}`), ...x.diff.map((d) => `${x.label} not converged: ${d}`)]),

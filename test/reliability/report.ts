@@ -23,6 +23,8 @@ export interface FaultFigures {
   cancelStopsMs: number[];
   /** Files holding a secret left in the agent's folders by a canceled run. */
   cancelSecretFiles: string[];
+  /** Secrets printed by a task in a faulted, re-run or concurrent run. */
+  leaks: string[];
   /** Canceled tasks that did not say so. */
   cancelSilent: number;
   unclearErrors: number;
@@ -89,7 +91,7 @@ export function formatTable(s: ReliabilitySummary): string {
     ['unclear errors', String(s.unclear.length + (f?.unclearErrors ?? 0))],
     ['bad inputs the task did not expect (stack in a debug line)', String(s.cases.filter((c) => c.debugStack).length)],
     ['successful runs (system.debug)', `${s.successfulRuns}/${s.audited.length}`],
-    ['leaks', String(s.leaks.length + (f?.cancelSecretFiles.length ?? 0))],
+    ['leaks', String(s.leaks.length + (f ? f.cancelSecretFiles.length + f.leaks.length : 0))],
     ['faults injected by kind', f ? counts(f.injectedByKind) : notYet],
     ['HTTP faults by hop', f ? counts(f.injectedByHop) : notYet],
     ['faulted runs: succeeded / failed clearly', f ? `${f.succeeded} / ${f.failedClearly} of ${f.faultedRuns}` : notYet],
