@@ -22,6 +22,8 @@ const { values } = parseArgs({
     'faulted-runs': { type: 'string' },
     cancellations: { type: 'string' },
     rate: { type: 'string', default: '0.05' },
+    'stall-seconds': { type: 'string', default: '20' },
+    'stop-after-minutes': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -31,7 +33,7 @@ const faultedRuns = Number(values['faulted-runs'] ?? 3 * runs);
 const cancellations = Number(values.cancellations ?? runs);
 const rate = Number(values.rate);
 if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1 || !Number.isInteger(faultedRuns) || faultedRuns < 0 || !Number.isInteger(cancellations) || cancellations < 0 || !(rate >= 0 && rate <= 1)) {
-  process.stderr.write('usage: npm run test:reliability -- --seed N --runs M [--faulted-runs K] [--cancellations C] [--rate 0..1] [--concurrency C] [--skip-matrix] [--skip-successful] [--skip-faults] [--verbose]\n');
+  process.stderr.write('usage: npm run test:reliability -- --seed N --runs M [--faulted-runs K] [--cancellations C] [--rate 0..1] [--stall-seconds S] [--stop-after-minutes T] [--concurrency C] [--skip-matrix] [--skip-successful] [--skip-faults] [--verbose]\n');
   process.exit(2);
 }
 
@@ -59,7 +61,8 @@ try {
     if (!values['skip-faults']) {
       const faulted = await startFaultedStack({ releasesBaseUrl: platform.info.releases.baseUrl });
       try {
-        faults = faultFigures(await runFaultCampaign(faulted, { seed, runs: faultedRuns, rate, cancellations, concurrent: true, log }));
+        const stopAfter = values['stop-after-minutes'] === undefined ? undefined : Number(values['stop-after-minutes']) * 60_000;
+        faults = faultFigures(await runFaultCampaign(faulted, { seed, runs: faultedRuns, rate, cancellations, concurrent: true, log, stallMs: Number(values['stall-seconds']) * 1000, stopAfterMs: stopAfter }));
       } finally {
         await faulted.stop();
       }

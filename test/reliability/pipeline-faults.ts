@@ -311,6 +311,10 @@ export interface CampaignOptions {
   rate: number;
   cancellations: number;
   concurrent: boolean;
+  /** No faulted run starts after this many ms of the campaign (cancellations and concurrent runs still follow). */
+  stopAfterMs?: number;
+  /** How long a stalled answer hangs before its connection drops (default 20 s). */
+  stallMs?: number;
   log?: (line: string) => void;
 }
 
@@ -340,7 +344,12 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
   log(`baseline again: ${describeRun(again)}; state ${baselineStable.length ? `differs: ${baselineStable.join(', ')}` : 'unchanged'}`);
 
   const records: FaultedRunRecord[] = [];
+  const campaignStarted = Date.now();
   for (let i = 0; i < o.runs; i++) {
+    if (o.stopAfterMs !== undefined && Date.now() - campaignStarted > o.stopAfterMs) {
+      log(`time is up after ${i} faulted runs of ${o.runs}`);
+      break;
+    }
     const drift = DRIFTS[Math.floor(random() * DRIFTS.length)]!;
     await applyDrift(f, drift);
     const processFaults: string[] = [];
@@ -359,7 +368,7 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     if (processFault < 0.3) at(async () => { const pod = await killControllerPod(f, pick); return pod && `pod-killed ${pod}`; });
     else if (processFault < 0.45) at(() => restartComponent(f, 'apiserver'));
     else if (processFault < 0.6) at(() => restartComponent(f, 'etcd'));
-    const plan: FaultPlan = { seed: o.seed * 1000 + i, rate: o.rate };
+    const plan: FaultPlan = { seed: o.seed * 1000 + i, rate: o.rate, stallMs: o.stallMs };
     const faulted = await runThroughProxy(f, { label: `faulted ${i + 1}`, plan });
     for (const t of timers) clearTimeout(t);
     await Promise.all(pending);
