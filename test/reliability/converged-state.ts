@@ -8,6 +8,11 @@ import type { KubeApi, KubeObject } from '../platform/kube-api';
 
 export type Snapshot = Record<string, string>;
 
+/** JSON with object keys sorted: the same content, whatever order a server wrote it in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+}
+
 const hash = (value: unknown) => createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value ?? null)).digest('hex').slice(0, 16);
 
 const VOLATILE_ANNOTATIONS = /^(deployment\.kubernetes\.io\/revision|kubectl\.kubernetes\.io\/restartedAt|reconcile\.fluxcd\.io\/requestedAt|endpoints\.kubernetes\.io\/last-change-trigger-time)$/;
@@ -54,7 +59,7 @@ export async function clusterSnapshot(api: KubeApi): Promise<Snapshot> {
   const snap: Snapshot = {};
   const namespaces = await list(api, '/api/v1/namespaces');
   const managed = namespaces.filter((n) => ['flux-system', 'kube-system'].includes(n.metadata.name) || Object.keys(n.metadata.labels ?? {}).some((k) => k.startsWith('kustomize.toolkit.fluxcd.io/') || k === 'app.kubernetes.io/managed-by'));
-  for (const n of namespaces) snap[`Namespace/${n.metadata.name}`] = JSON.stringify(stripped(n));
+  for (const n of namespaces) snap[`Namespace/${n.metadata.name}`] = canonical(stripped(n));
   const owned = (o: KubeObject) => Object.keys(o.metadata.labels ?? {}).some((k) => k.startsWith('kustomize.toolkit.fluxcd.io/') || k === 'app.kubernetes.io/managed-by');
   for (const [apiVersion, plural] of NAMESPACED) {
     const items = await list(api, `${base(apiVersion)}/${plural}`);
@@ -64,11 +69,11 @@ export async function clusterSnapshot(api: KubeApi): Promise<Snapshot> {
       // Tokens and the CA bundle the cluster makes itself; kube-system's own objects when nobody of ours owns them.
       if ((o as { type?: string }).type === 'kubernetes.io/service-account-token' || o.metadata.name === 'kube-root-ca.crt') continue;
       if (ns === 'kube-system' && !owned(o) && !o.metadata.name.startsWith('sealed-secrets')) continue;
-      snap[`${plural}/${ns}/${o.metadata.name}`] = JSON.stringify(stripped(o));
+      snap[`${plural}/${ns}/${o.metadata.name}`] = canonical(stripped(o));
     }
   }
   for (const plural of ['clusterroles', 'clusterrolebindings']) {
-    for (const o of await list(api, `/apis/rbac.authorization.k8s.io/v1/${plural}`)) if (owned(o) || o.metadata.name.includes('sealed-secrets')) snap[`${plural}/${o.metadata.name}`] = JSON.stringify(stripped(o));
+    for (const o of await list(api, `/apis/rbac.authorization.k8s.io/v1/${plural}`)) if (owned(o) || o.metadata.name.includes('sealed-secrets')) snap[`${plural}/${o.metadata.name}`] = canonical(stripped(o));
   }
   for (const o of await list(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')) {
     snap[`crd/${o.metadata.name}`] = hash((o as { spec?: { versions?: { name: string }[] } }).spec?.versions?.map((v) => v.name));
@@ -86,7 +91,7 @@ export function armSnapshot(resource: unknown): Snapshot {
   if (!resource) return { 'arm:cluster': 'missing' };
   // Each write gives the cluster and its agent pools new eTags; the outbound IPs are Azure's to assign.
   const rest = JSON.parse(JSON.stringify(resource, (key, value: unknown) => (['etag', 'eTag', 'systemData', 'effectiveOutboundIPs'].includes(key) ? undefined : value))) as Record<string, unknown>;
-  return { 'arm:cluster': JSON.stringify(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
+  return { 'arm:cluster': canonical(rest), 'arm:provisioningState': String((rest.properties as { provisioningState?: string } | undefined)?.provisioningState) };
 }
 
 /** What differs between two snapshots, one line per key (missing, extra, changed). */
