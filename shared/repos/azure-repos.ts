@@ -101,12 +101,23 @@ export class AzureRepos {
     }
   }
 
+  /**
+   * A read whose empty answer (null) means "absent". azure-devops-node-api also answers null when a
+   * 200's body was cut off on the way (it drops what it cannot parse), so an absence is asked once
+   * more before it is believed: taking a cut-off listing for an empty folder would plan every file
+   * as new.
+   */
+  private async read<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
+    const first = await this.call(doing, where, fn);
+    return first ?? this.call(doing, where, fn);
+  }
+
   /** The project, or a ReposError: a missing project and one the token cannot see look the same. */
   async project(name: string): Promise<Project> {
     const core = await retryTransient(() => this.web.getCoreApi(), { idempotent: true, signal: this.o.signal }).catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     let project;
     try {
-      project = await core.getProject(name);
+      project = (await core.getProject(name)) ?? (await core.getProject(name));
     } catch (error) {
       throw explain(error, `reading project '${name}'`, this.o.organizationUrl);
     }
@@ -119,7 +130,7 @@ export class AzureRepos {
 
   /** The repository, or undefined when it does not exist or the token cannot read it (TF401019). */
   async repository(project: Project, name: string): Promise<Repository | undefined> {
-    const repo = await this.call(`reading repository '${name}'`, `project ${project.name}`, (git) => git.getRepository(name, project.id));
+    const repo = await this.read(`reading repository '${name}'`, `project ${project.name}`, (git) => git.getRepository(name, project.id));
     return repo?.id ? this.toRepository(repo, project) : undefined;
   }
 
@@ -138,21 +149,21 @@ export class AzureRepos {
 
   /** The commit at the head of a branch, or undefined when the branch does not exist. */
   async head(repo: Repository, branch: string): Promise<string | undefined> {
-    const refs = await this.call(`reading branch '${branch}'`, `repository ${repo.name}`, (git) => git.getRefs(repo.id, repo.project.id, `heads/${branch}`));
+    const refs = await this.read(`reading branch '${branch}'`, `repository ${repo.name}`, (git) => git.getRefs(repo.id, repo.project.id, `heads/${branch}`));
     return (refs ?? []).find((r) => r.name === heads(branch))?.objectId;
   }
 
   /** The files under a folder at a commit (paths relative to the repository root); {} when the folder is absent. */
   async files(repo: Repository, commit: string, folder: string, filter: (path: string) => boolean = () => true): Promise<Record<string, string>> {
     const version = { version: commit, versionType: GitVersionType.Commit };
-    const items = await this.call(`listing ${folder || '/'}`, `repository ${repo.name}`,
+    const items = await this.read(`listing ${folder || '/'}`, `repository ${repo.name}`,
       (git) => git.getItems(repo.id, repo.project.id, `/${folder}`, VersionControlRecursionType.Full, false, false, false, false, version));
     const paths = (items ?? []).filter((i) => !i.isFolder && i.gitObjectType !== 2 && i.path).map((i) => i.path!.replace(/^\//, '')).filter(filter);
     const out: Record<string, string> = {};
     // A few at a time: one request per file.
     for (let i = 0; i < paths.length; i += 8) {
       await Promise.all(paths.slice(i, i + 8).map(async (path) => {
-        const item = await this.call(`reading ${path}`, `repository ${repo.name}`,
+        const item = await this.read(`reading ${path}`, `repository ${repo.name}`,
           (git) => git.getItem(repo.id, `/${path}`, repo.project.id, undefined, undefined, false, false, false, version, true));
         if (item?.content !== undefined) out[path] = item.content;
       }));
@@ -183,7 +194,7 @@ export class AzureRepos {
   }
 
   async activePullRequest(repo: Repository, source: string, target: string): Promise<PullRequest | undefined> {
-    const found = await this.call('looking for an open pull request', `repository ${repo.name}`,
+    const found = await this.read('looking for an open pull request', `repository ${repo.name}`,
       (git) => git.getPullRequests(repo.id, { sourceRefName: heads(source), targetRefName: heads(target), status: PullRequestStatus.Active }, repo.project.id));
     return found?.[0] ? this.toPullRequest(found[0], repo) : undefined;
   }

@@ -1,6 +1,7 @@
 // Azure DevOps on a bad minute (its emulator with injected faults): RegisterSystem's reads go
 // through after 502/503/504 answers and dropped connections, a throttled push is sent again, a
-// push that failed with a 5xx is not (it may have been carried out), and the pipeline's OIDC token
+// push that failed with a 5xx is not (it may have been carried out), an answer whose body was lost
+// is not taken for "absent", and the pipeline's OIDC token
 // request goes through after a reset and a 503.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestPipelineOidcToken } from '../../shared/azure/pipeline-oidc-token';
@@ -31,6 +32,15 @@ describe('AzureRepos', () => {
     const files = await repos.files(repo, head, 'systems/dev');
     expect(files).toEqual({ 'systems/dev/README.md': '# systems\n' });
     expect(devops.requests.slice(before).filter((r) => r.path.includes('/items')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('does not take a 200 whose body was lost for an empty folder', async () => {
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const repo = (await repos.repository(project, 'platform-components'))!;
+    const head = (await repos.head(repo, 'main'))!;
+    devops.injectFault({ method: 'GET', path: '/items', status: 200 });
+    expect(await repos.files(repo, head, 'systems/dev', (p) => p.endsWith('README.md'))).toEqual({ 'systems/dev/README.md': '# systems\n' });
   });
 
   it('does not send a push again after a 503', async () => {
