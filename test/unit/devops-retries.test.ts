@@ -91,3 +91,15 @@ describe("the pipeline's OIDC token request", () => {
     expect(devops.requests.filter((r) => r.path.includes('/oidctoken')).length).toBe(3);
   });
 });
+
+describe('AzureRepos errors', () => {
+  // Last in the file: the faults not taken stay injected.
+  it('say what was being done where when azure-devops-node-api fails on its own', async () => {
+    // An OPTIONS answer without a body: the client finds no location for the Git area.
+    for (let i = 0; i < 6; i++) devops.injectFault({ method: 'OPTIONS', path: '/_apis/git', status: 200 });
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    const project = await repos.project('platform');
+    const error = await repos.repository(project, 'platform-components').catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^Azure DevOps: reading repository 'platform-components' in project platform failed: /);
+  });
+});
