@@ -23,6 +23,16 @@ export interface PipelineOidcRequest {
 }
 
 export async function requestPipelineOidcToken(request: PipelineOidcRequest, serviceConnectionId: string): Promise<string> {
+  // azure-devops-node-api answers null when a 200's body was cut off: asked once more.
+  return (await requestOnce(request, serviceConnectionId)) ?? (await requestOnce(request, serviceConnectionId))
+    ?? noToken(serviceConnectionId);
+}
+
+function noToken(serviceConnectionId: string): never {
+  throw new Error(`Azure DevOps returned no OIDC token for service connection '${serviceConnectionId}'.`);
+}
+
+async function requestOnce(request: PipelineOidcRequest, serviceConnectionId: string): Promise<string | undefined> {
   let token: string | undefined;
   try {
     if (request.requestUri) {
@@ -46,8 +56,7 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
   } catch (error) {
     throw new Error(`Requesting the pipeline's OIDC token for service connection '${serviceConnectionId}' failed: ${(error as Error).message}`);
   }
-  if (!token) throw new Error(`Azure DevOps returned no OIDC token for service connection '${serviceConnectionId}'.`);
-  return token;
+  return token || undefined;
 }
 
 const proxyOption = (proxy?: ProxySettings) => {

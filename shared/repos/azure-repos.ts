@@ -89,11 +89,11 @@ export class AzureRepos {
     return this.gitApi;
   }
 
-  private async call<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
+  private async call<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>, idempotent = false): Promise<T> {
     const git = await this.git().catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     try {
       // Throttled calls were refused, not carried out: sent again after a back-off, writes too.
-      return await retryTransient(() => fn(git), { signal: this.o.signal });
+      return await retryTransient(() => fn(git), { signal: this.o.signal, idempotent });
     } catch (error) {
       throw explain(error, doing, where);
     } finally {
@@ -108,8 +108,9 @@ export class AzureRepos {
    * as new.
    */
   private async read<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
-    const first = await this.call(doing, where, fn);
-    return first ?? this.call(doing, where, fn);
+    // Reads change nothing: a 5xx or a dropped connection is worth another try too.
+    const first = await this.call(doing, where, fn, true);
+    return first ?? this.call(doing, where, fn, true);
   }
 
   /** The project, or a ReposError: a missing project and one the token cannot see look the same. */
@@ -117,7 +118,8 @@ export class AzureRepos {
     const core = await retryTransient(() => this.web.getCoreApi(), { idempotent: true, signal: this.o.signal }).catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     let project;
     try {
-      project = (await core.getProject(name)) ?? (await core.getProject(name));
+      const read = () => retryTransient(() => core.getProject(name), { idempotent: true, signal: this.o.signal });
+      project = (await read()) ?? (await read());
     } catch (error) {
       throw explain(error, `reading project '${name}'`, this.o.organizationUrl);
     }

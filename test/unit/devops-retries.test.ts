@@ -22,6 +22,14 @@ beforeAll(async () => {
 afterAll(async () => devops?.stop());
 
 describe('AzureRepos', () => {
+  it('reads a project through a 500', async () => {
+    devops.injectFault({ method: 'GET', path: '/_apis/projects/platform', status: 500 });
+    const before = devops.requests.length;
+    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    expect((await repos.project('platform')).name).toBe('platform');
+    expect(devops.requests.slice(before).filter((r) => r.path.includes('/_apis/projects/platform')).map((r) => r.status)).toEqual([500, 200]);
+  });
+
   it('reads through 502, 503, 504 and a reset', async () => {
     const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
     const project = await repos.project('platform');
@@ -89,6 +97,13 @@ describe("the pipeline's OIDC token request", () => {
     const token = await requestPipelineOidcToken({ accessToken: devops.systemAccessToken, requestUri }, connection.id);
     expect(token.split('.')).toHaveLength(3);
     expect(devops.requests.filter((r) => r.path.includes('/oidctoken')).length).toBe(3);
+  });
+
+  it('asks again when an answer came without its body', async () => {
+    const connection = devops.addServiceConnection({ name: 'sc-oidc-empty', project: 'platform' });
+    devops.injectFault({ method: 'POST', path: '/oidctoken', status: 200 });
+    const token = await requestPipelineOidcToken({ accessToken: devops.systemAccessToken, requestUri: devops.oidcRequestUri({ project: 'platform' }) }, connection.id);
+    expect(token.split('.')).toHaveLength(3);
   });
 });
 
