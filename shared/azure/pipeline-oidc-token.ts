@@ -5,6 +5,7 @@
 import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import { TaskApi } from 'azure-devops-node-api/TaskApi';
 import { devOpsProxyOptions, type ProxySettings } from '../net/proxy';
+import { retryTransient } from '../net/transient';
 
 export interface PipelineOidcRequest {
   /** System.AccessToken of the job. */
@@ -22,6 +23,16 @@ export interface PipelineOidcRequest {
 }
 
 export async function requestPipelineOidcToken(request: PipelineOidcRequest, serviceConnectionId: string): Promise<string> {
+  // azure-devops-node-api answers null when a 200's body was cut off: asked once more.
+  return (await requestOnce(request, serviceConnectionId)) ?? (await requestOnce(request, serviceConnectionId))
+    ?? noToken(serviceConnectionId);
+}
+
+function noToken(serviceConnectionId: string): never {
+  throw new Error(`Azure DevOps returned no OIDC token for service connection '${serviceConnectionId}'.`);
+}
+
+async function requestOnce(request: PipelineOidcRequest, serviceConnectionId: string): Promise<string | undefined> {
   let token: string | undefined;
   try {
     if (request.requestUri) {
@@ -29,9 +40,10 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
       url.searchParams.set('api-version', '7.1');
       url.searchParams.set('serviceConnectionId', serviceConnectionId);
       const client = new TaskApi(url.origin, [new BearerCredentialHandler(request.accessToken, false)], proxyOption(request.proxy));
-      const response = await client.rest.create<{ oidcToken?: string }>(url.toString(), {}, {
+      // Each request makes a new token: repeating one that failed on the way is harmless.
+      const response = await retryTransient(() => client.rest.create<{ oidcToken?: string }>(url.toString(), {}, {
         additionalHeaders: { 'X-TFS-FedAuthRedirect': 'Suppress' },
-      });
+      }), { idempotent: true });
       token = response.result?.oidcToken;
     } else {
       const { collectionUri, projectId, hostType, planId, jobId } = request;
@@ -39,13 +51,12 @@ export async function requestPipelineOidcToken(request: PipelineOidcRequest, ser
         throw new Error('neither System.OidcRequestUri nor System.CollectionUri, System.TeamProjectId, System.HostType, System.PlanId and System.JobId are available');
       }
       const taskApi = new TaskApi(collectionUri, [new BearerCredentialHandler(request.accessToken, false)], proxyOption(request.proxy));
-      token = (await taskApi.createOidcToken({}, projectId, hostType, planId, jobId, serviceConnectionId)).oidcToken;
+      token = (await retryTransient(() => taskApi.createOidcToken({}, projectId, hostType, planId, jobId, serviceConnectionId), { idempotent: true })).oidcToken;
     }
   } catch (error) {
     throw new Error(`Requesting the pipeline's OIDC token for service connection '${serviceConnectionId}' failed: ${(error as Error).message}`);
   }
-  if (!token) throw new Error(`Azure DevOps returned no OIDC token for service connection '${serviceConnectionId}'.`);
-  return token;
+  return token || undefined;
 }
 
 const proxyOption = (proxy?: ProxySettings) => {

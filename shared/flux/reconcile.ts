@@ -58,7 +58,8 @@ export function appliedRevision(revision: string | ((r: string) => boolean | und
   return (o: KubeObject): Readiness | undefined => {
     const s = statusOf(o);
     const cond = ready(o);
-    const settled = cond?.status === 'True' ? s.lastAppliedRevision : cond?.status === 'False' && cond.reason !== 'Progressing' ? s.lastAttemptedRevision : undefined;
+    // An attempt that waits for something else (a dependency, its source) has not settled yet.
+    const settled = cond?.status === 'True' ? s.lastAppliedRevision : cond?.status === 'False' && !TRANSIENT.includes(cond.reason ?? '') ? s.lastAttemptedRevision : undefined;
     const taken = settled ? verdict(settled) : false;
     if (settled && taken === undefined && toJudge) return { state: 'failed', message: `${toJudge}${settled}` };
     if (taken && cond?.status === 'True') return { state: 'ready', message: `applied revision ${settled}` };

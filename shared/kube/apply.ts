@@ -124,7 +124,9 @@ async function validate(engine: Engine, items: Planned[], options: ApplyOptions,
     if (!p.info.namespaced && p.object.metadata.namespace) p.object = { ...p.object, metadata: { ...p.object.metadata, namespace: undefined } };
     p.ref = refOf(p.object);
   });
-  if (!failures.length) await readExisting(engine, items.filter((p) => !p.isNew), options.signal, deadline);
+  // What exists is read for every object whose resource is known, even when another one's is not:
+  // otherwise an object that exists would be dry-run as new and fail as AlreadyExists.
+  await readExisting(engine, items.filter((p) => p.info && !p.isNew), options.signal, deadline);
   failures.push(...await settleLimited(items.filter((p) => p.info), engine.concurrency, async (p) => {
     if (!p.existing) {
       // A new object: a dry-run create validates it as the apply would, for less server work.

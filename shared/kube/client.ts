@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpsProxyAgent } from 'hpagent';
 import type { ClusterAccess } from './access';
 import { KubeApiError } from './errors';
-import { isRetryable, type RetryOptions, withRetries } from './retry';
+import { isRetryable, isRetryableRead, type RetryOptions, withRetries } from './retry';
 
 export interface RequestSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -55,7 +55,7 @@ export class KubeClient {
   async request<T = unknown>(spec: RequestSpec): Promise<T> {
     const text = await withRetries(
       () => this.attempt(spec),
-      { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry },
+      { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry, retryable: spec.method === 'GET' ? isRetryableRead : isRetryable },
       spec.signal,
       (error, delay, n) => this.options.onRetry?.(`${spec.method} ${spec.path}`, error, delay, n),
     ).catch((error: unknown) => {

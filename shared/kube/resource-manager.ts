@@ -67,12 +67,14 @@ export class ResourceManager {
 
   /** The live object, or undefined when it does not exist. */
   async get(apiVersion: string, kind: string, name: string, namespace?: string, signal?: AbortSignal): Promise<KubeObject | undefined> {
-    const info = await this.engine.discovery.resourceFor(apiVersion, kind, signal);
+    // Say what was being read: a bare "InternalError" names nothing.
+    const named = (error: unknown) => (error instanceof KubeApiError && !error.ref ? error.about(`${kind}/${namespace ? `${namespace}/` : ''}${name}`) : error);
+    const info = await this.engine.discovery.resourceFor(apiVersion, kind, signal).catch((error: unknown) => { throw named(error); });
     try {
       return await this.engine.client.request<KubeObject>({ method: 'GET', path: resourcePath(info, namespace ?? this.engine.defaultNamespace, name), signal });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
-      throw error;
+      throw named(error);
     }
   }
 

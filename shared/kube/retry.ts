@@ -6,6 +6,8 @@ export interface RetryOptions {
   /** First back-off; doubles each attempt up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Which errors are worth another try (default isRetryable). */
+  retryable?: (error: unknown) => boolean;
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
@@ -21,6 +23,11 @@ export function isRetryable(error: unknown): boolean {
   }
   const e = error as { code?: string; message?: string } | undefined;
   return !!e && ((e.code !== undefined && NETWORK_CODES.has(e.code)) || /socket hang up/i.test(e.message ?? ''));
+}
+
+/** For reads, which change nothing: a 500 too (etcd timeouts and leader changes answer 500). */
+export function isRetryableRead(error: unknown): boolean {
+  return isRetryable(error) || (error instanceof KubeApiError && error.status === 500);
 }
 
 export function delayBefore(attempt: number, error: unknown, options: RetryOptions): number {
@@ -53,7 +60,7 @@ export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOp
     try {
       return await attempt();
     } catch (error) {
-      if (signal?.aborted || !isRetryable(error)) throw error;
+      if (signal?.aborted || !(options.retryable ?? isRetryable)(error)) throw error;
       const delay = delayBefore(n, error, options);
       if (Date.now() - started + delay > options.deadlineMs) {
         const note = ` (gave up after ${n + 1} attempts in ${Math.round((Date.now() - started) / 1000)}s)`;

@@ -5,6 +5,7 @@ import {
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { WebApi, getHandlerFromToken } from 'azure-devops-node-api/WebApi';
 import { devOpsProxyOptions, type ProxySettings } from '../net/proxy';
+import { retryTransient } from '../net/transient';
 import { explain, ReposError, type AdoError } from './errors';
 
 export interface FileChange {
@@ -45,6 +46,7 @@ export interface AzureReposOptions {
 }
 
 const ZERO = '0'.repeat(40);
+const READ_RETRIES = 5;
 // Security namespace "Git Repositories" and its permission bits (Azure DevOps Security REST API).
 const GIT_NAMESPACE = '2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87';
 export const GIT_PERMISSIONS = { GenericRead: 2, GenericContribute: 4, CreateBranch: 16, CreateRepository: 256, PullRequestContribute: 16384 } as const;
@@ -71,7 +73,9 @@ export class AzureRepos {
 
   constructor(private readonly o: AzureReposOptions) {
     const proxy = devOpsProxyOptions(o.proxy);
-    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token), proxy ? { proxy } : undefined);
+    // Reads (GET, HEAD, OPTIONS) are tried again after a 502, 503, 504 or a dropped connection, as
+    // Azure DevOps has its bad minutes; writes are not repeated (a push is not idempotent).
+    this.web = new WebApi(o.organizationUrl, getHandlerFromToken(o.token), { ...(proxy ? { proxy } : {}), allowRetries: true, maxRetries: READ_RETRIES });
   }
 
   get organizationUrl(): string {
@@ -80,14 +84,16 @@ export class AzureRepos {
 
   private git(): Promise<IGitApi> {
     this.o.signal?.throwIfAborted();
-    this.gitApi ??= this.web.getGitApi();
+    // Location discovery is a read: a throttled or dropped one is asked again.
+    this.gitApi ??= retryTransient(() => this.web.getGitApi(), { idempotent: true, signal: this.o.signal });
     return this.gitApi;
   }
 
-  private async call<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
+  private async call<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>, idempotent = false): Promise<T> {
     const git = await this.git().catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     try {
-      return await fn(git);
+      // Throttled calls were refused, not carried out: sent again after a back-off, writes too.
+      return await retryTransient(() => fn(git), { signal: this.o.signal, idempotent });
     } catch (error) {
       throw explain(error, doing, where);
     } finally {
@@ -95,12 +101,25 @@ export class AzureRepos {
     }
   }
 
+  /**
+   * A read whose empty answer (null) means "absent". azure-devops-node-api also answers null when a
+   * 200's body was cut off on the way (it drops what it cannot parse), so an absence is asked once
+   * more before it is believed: taking a cut-off listing for an empty folder would plan every file
+   * as new.
+   */
+  private async read<T>(doing: string, where: string, fn: (git: IGitApi) => Promise<T>): Promise<T> {
+    // Reads change nothing: a 5xx or a dropped connection is worth another try too.
+    const first = await this.call(doing, where, fn, true);
+    return first ?? this.call(doing, where, fn, true);
+  }
+
   /** The project, or a ReposError: a missing project and one the token cannot see look the same. */
   async project(name: string): Promise<Project> {
-    const core = await this.web.getCoreApi().catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
+    const core = await retryTransient(() => this.web.getCoreApi(), { idempotent: true, signal: this.o.signal }).catch((e: unknown) => { throw explain(e, 'connecting', this.o.organizationUrl); });
     let project;
     try {
-      project = await core.getProject(name);
+      const read = () => retryTransient(() => core.getProject(name), { idempotent: true, signal: this.o.signal });
+      project = (await read()) ?? (await read());
     } catch (error) {
       throw explain(error, `reading project '${name}'`, this.o.organizationUrl);
     }
@@ -113,7 +132,7 @@ export class AzureRepos {
 
   /** The repository, or undefined when it does not exist or the token cannot read it (TF401019). */
   async repository(project: Project, name: string): Promise<Repository | undefined> {
-    const repo = await this.call(`reading repository '${name}'`, `project ${project.name}`, (git) => git.getRepository(name, project.id));
+    const repo = await this.read(`reading repository '${name}'`, `project ${project.name}`, (git) => git.getRepository(name, project.id));
     return repo?.id ? this.toRepository(repo, project) : undefined;
   }
 
@@ -132,21 +151,21 @@ export class AzureRepos {
 
   /** The commit at the head of a branch, or undefined when the branch does not exist. */
   async head(repo: Repository, branch: string): Promise<string | undefined> {
-    const refs = await this.call(`reading branch '${branch}'`, `repository ${repo.name}`, (git) => git.getRefs(repo.id, repo.project.id, `heads/${branch}`));
+    const refs = await this.read(`reading branch '${branch}'`, `repository ${repo.name}`, (git) => git.getRefs(repo.id, repo.project.id, `heads/${branch}`));
     return (refs ?? []).find((r) => r.name === heads(branch))?.objectId;
   }
 
   /** The files under a folder at a commit (paths relative to the repository root); {} when the folder is absent. */
   async files(repo: Repository, commit: string, folder: string, filter: (path: string) => boolean = () => true): Promise<Record<string, string>> {
     const version = { version: commit, versionType: GitVersionType.Commit };
-    const items = await this.call(`listing ${folder || '/'}`, `repository ${repo.name}`,
+    const items = await this.read(`listing ${folder || '/'}`, `repository ${repo.name}`,
       (git) => git.getItems(repo.id, repo.project.id, `/${folder}`, VersionControlRecursionType.Full, false, false, false, false, version));
     const paths = (items ?? []).filter((i) => !i.isFolder && i.gitObjectType !== 2 && i.path).map((i) => i.path!.replace(/^\//, '')).filter(filter);
     const out: Record<string, string> = {};
     // A few at a time: one request per file.
     for (let i = 0; i < paths.length; i += 8) {
       await Promise.all(paths.slice(i, i + 8).map(async (path) => {
-        const item = await this.call(`reading ${path}`, `repository ${repo.name}`,
+        const item = await this.read(`reading ${path}`, `repository ${repo.name}`,
           (git) => git.getItem(repo.id, `/${path}`, repo.project.id, undefined, undefined, false, false, false, version, true));
         if (item?.content !== undefined) out[path] = item.content;
       }));
@@ -177,7 +196,7 @@ export class AzureRepos {
   }
 
   async activePullRequest(repo: Repository, source: string, target: string): Promise<PullRequest | undefined> {
-    const found = await this.call('looking for an open pull request', `repository ${repo.name}`,
+    const found = await this.read('looking for an open pull request', `repository ${repo.name}`,
       (git) => git.getPullRequests(repo.id, { sourceRefName: heads(source), targetRefName: heads(target), status: PullRequestStatus.Active }, repo.project.id));
     return found?.[0] ? this.toPullRequest(found[0], repo) : undefined;
   }

@@ -34,7 +34,11 @@ export function explain(error: unknown, doing: string, where: string): Error {
       return new ReposError(`Could not reach Azure DevOps while ${doing} in ${where} (${e.code}: ${e.message}).`,
         "Check the organizationUrl input, and that the agent reaches it (DNS, firewall, the agent's proxy).", undefined, { cause: e });
     }
-    return e instanceof Error ? e : new Error(String(e));
+    if (e instanceof Error && e.name === 'AbortError') return e;
+    // azure-devops-node-api's own failures (e.g. "Failed to find api location" after a cut-off
+    // answer) name nothing: say what was being done where.
+    return new ReposError(`Azure DevOps: ${doing} in ${where} failed: ${e instanceof Error ? e.message : String(e)}`,
+      'Run the step again; if it keeps failing, check the organizationUrl input and the network between the agent and Azure DevOps.', undefined, { cause: e });
   }
   const message = (e.result?.message ?? e.message ?? '').trim();
   if (e.statusCode === 401) {

@@ -28,6 +28,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Sends the agent's cancel signal (SIGINT) to the task when aborted. */
   cancel?: AbortSignal;
+  /** After a cancel, SIGTERM this long after SIGINT if the task still runs, as the agent escalates. */
+  cancelEscalationMs?: number;
   /** Sends the cancel signal once the task prints a line matching this. */
   cancelWhen?: RegExp;
   env?: Record<string, string>;
@@ -151,11 +153,16 @@ export async function runTask(options: RunOptions): Promise<RunResult> {
     }
   });
   child.stderr.on('data', (d) => (stderr += d));
-  const onCancel = () => child.kill('SIGINT');
+  let escalation: NodeJS.Timeout | undefined;
+  const onCancel = () => {
+    child.kill('SIGINT');
+    if (options.cancelEscalationMs !== undefined) escalation = setTimeout(() => child.kill('SIGTERM'), options.cancelEscalationMs);
+  };
   options.cancel?.addEventListener('abort', onCancel, { once: true });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const exitCode = await new Promise<number | null>((res) => child.on('close', (code) => res(code)));
   clearTimeout(timer);
+  clearTimeout(escalation);
   options.cancel?.removeEventListener('abort', onCancel);
   const parsed = parseOutput(stdout);
   if (ownsWorkDir) rmSync(workDir, { recursive: true, force: true });

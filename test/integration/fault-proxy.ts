@@ -16,6 +16,8 @@ export type Fault = { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retry
 export class FaultProxy {
   readonly queue: Fault[] = [];
   always?: Fault;
+  /** Only requests whose path matches get faults (default: all). */
+  only?: RegExp;
   requests = 0;
   faultsInjected = 0;
   private server!: Server;
@@ -49,7 +51,7 @@ export class FaultProxy {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.requests++;
-    const fault = this.queue.shift() ?? this.always;
+    const fault = this.only && !this.only.test(req.url ?? '') ? undefined : this.queue.shift() ?? this.always;
     if (fault) {
       this.faultsInjected++;
       if (fault.kind === 'reset') {

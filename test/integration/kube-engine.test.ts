@@ -340,6 +340,40 @@ describe('faults', () => {
     m.close();
   });
 
+  it('names only the object whose resource could not be resolved, not the existing ones beside it', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    await manager().applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: there, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    // Discovery of apps/v1 fails for good (a read is tried again after a 500, until the deadline).
+    proxy.only = /^\/apis\/apps\/v1(\?|$)/;
+    proxy.always = { kind: 'status', status: 500 };
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20, deadlineMs: 1500 } });
+    const error = await m.applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: there, namespace: ${namespace}}\ndata: {a: "1"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new, namespace: ${namespace}}\nspec: {selector: {matchLabels: {app: x}}, template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: x}]}}}\n`)).catch((e) => e);
+    proxy.always = undefined;
+    proxy.only = undefined;
+    expect(error.message).toContain('1 object(s) failed server-side validation');
+    expect(error.message).toContain('Deployment');
+    expect(error.message).not.toContain('AlreadyExists');
+    m.close();
+  });
+
+  it('reads through a 500 and names the object a read failed for', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    await manager().applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: read-me, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20, deadlineMs: 1500 } });
+    await m.get('v1', 'ConfigMap', 'read-me', namespace);
+    proxy.only = /\/configmaps\/read-me$/;
+    proxy.queue.push({ kind: 'status', status: 500 });
+    expect((await m.get('v1', 'ConfigMap', 'read-me', namespace))?.metadata.name).toBe('read-me');
+    proxy.always = { kind: 'status', status: 500 };
+    const error = await m.get('v1', 'ConfigMap', 'read-me', namespace).catch((e) => e);
+    proxy.always = undefined;
+    proxy.only = undefined;
+    expect(error.message).toMatch(new RegExp(`^ConfigMap/${namespace}/read-me: ServiceUnavailable: injected 500 \\(gave up after \\d+ attempts`));
+    m.close();
+  });
+
   it('gives up on a persistent failure with a clear error inside the deadline', async () => {
     proxy.always = { kind: 'status', status: 503 };
     const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 50, maxDelayMs: 400 } });

@@ -144,4 +144,22 @@ describe('control plane', () => {
     for (const pid of Object.values(second.pids)) expect(() => process.kill(pid, 0)).toThrow();
     expect(existsSync(second.dir)).toBe(false);
   });
+
+  it('restarts etcd and the API server with their data, as a crash or an upgrade would', async () => {
+    const cp = await startControlPlane({ name: 'restarted' });
+    try {
+      await cp.api.post('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept' }, data: { a: '1' } });
+      const before = { ...cp.pids };
+      await cp.restart('etcd');
+      await cp.restart('apiserver');
+      expect(cp.pids.etcd).not.toBe(before.etcd);
+      expect(cp.pids.apiserver).not.toBe(before.apiserver);
+      expect(() => process.kill(before.apiserver, 0)).toThrow();
+      const kept = await cp.api.get<{ data: Record<string, string> }>('/api/v1/namespaces/default/configmaps/kept');
+      expect(kept.data).toEqual({ a: '1' });
+    } finally {
+      await cp.stop();
+    }
+    for (const pid of Object.values(cp.pids)) expect(() => process.kill(pid, 0)).toThrow();
+  });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { platformBinaries } from './binaries.js';
 import { KubeApi } from './kube-api.js';
 import { createCA, createSigningKeyPair, issueCert } from './pki.js';
-import { freePort, pollUntil, removeAtExit, startProcess, tailOf, type ManagedProcess } from './processes.js';
+import { freePort, pollUntil, removeAtExit, startProcess, tailOf, type ManagedProcess, type StartOptions } from './processes.js';
 
 export interface ControlPlaneOptions {
   /** Cluster, context and user name in the kubeconfig. */
@@ -49,6 +49,8 @@ export interface ControlPlane {
   pids: { etcd: number; apiserver: number; controllerManager?: number; scheduler?: number };
   /** An admin REST client. */
   api: KubeApi;
+  /** Stops the API server or etcd and starts it again with the same flags and data; resolves once the API server serves. */
+  restart(component: 'apiserver' | 'etcd'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -150,7 +152,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
     }
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-    const etcd = startProcess({
+    const etcdOptions: StartOptions = {
       name: `etcd (${name})`,
       command: bins.etcd,
       args: [
@@ -164,15 +166,17 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
       env,
       cwd: dir,
       logFile: logs.etcd,
-    });
+    };
+    let etcd = startProcess(etcdOptions);
     processes.push(etcd);
-    await pollUntil('etcd /health', async () => {
+    const etcdHealthy = () => pollUntil('etcd /health', async () => {
       const res = await fetch(`${etcdUrl}/health`);
       return res.ok && ((await res.json()) as { health?: string }).health === 'true';
     }, { timeoutMs: opts.startTimeoutMs ?? 60_000, failIf: () => (etcd.running ? undefined : `etcd exited:\n${tailOf(logs.etcd)}`) });
+    await etcdHealthy();
 
     const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
-    const apiserver = startProcess({
+    const apiserverOptions: StartOptions = {
       name: `kube-apiserver (${name})`,
       command: bins['kube-apiserver'],
       args: [
@@ -207,20 +211,22 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
       env,
       cwd: dir,
       logFile: logs.apiserver,
-    });
+    };
+    let apiserver = startProcess(apiserverOptions);
     processes.push(apiserver);
 
     const server = `https://127.0.0.1:${port}`;
     api = new KubeApi({ server, caPem: ca.certPem, token: adminToken });
     const client = api;
-    await pollUntil('kube-apiserver /readyz', async () => {
-      const res = await client.request('GET', '/readyz', { timeoutMs: 5_000 });
+    const apiserverReady = () => pollUntil('kube-apiserver /readyz', async () => {
+      const res = await client.request('GET', '/readyz', { timeoutMs: 5_000 }).catch(() => ({ status: 0 }));
       return res.status === 200;
     }, {
       timeoutMs: opts.startTimeoutMs ?? 60_000,
       intervalMs: 300,
       failIf: () => (apiserver.running ? undefined : `kube-apiserver exited:\n${tailOf(logs.apiserver)}`),
     });
+    await apiserverReady();
 
     const kubeconfigYaml = kubeconfigFor({ name, server, caPem: ca.certPem, token: adminToken });
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -286,6 +292,23 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
     }
 
     let stopped: Promise<void> | undefined;
+    // A process restarted as an upgrade or a crash would: stopped (SIGTERM), started again with the
+    // same flags and data, and waited for until it serves.
+    const restart = async (component: 'apiserver' | 'etcd') => {
+      const old = component === 'etcd' ? etcd : apiserver;
+      await old.stop();
+      const next = startProcess(component === 'etcd' ? etcdOptions : apiserverOptions);
+      processes[processes.indexOf(old)] = next;
+      if (component === 'etcd') {
+        etcd = next;
+        pids.etcd = next.pid;
+        await etcdHealthy();
+      } else {
+        apiserver = next;
+        pids.apiserver = next.pid;
+      }
+      await apiserverReady();
+    };
     return {
       name,
       server,
@@ -300,6 +323,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
       logs,
       pids,
       api,
+      restart,
       stop: () => (stopped ??= stop()),
     };
   } catch (e) {

@@ -8,6 +8,7 @@
 // tasks use, dry runs excepted) and the git server's refs say so. Every run, bad or good, is also
 // audited for secrets: visible output, files left in the agent's temp and work folders, and the
 // API server's audit log (names and request URIs).
+import { seededRandom } from './faults';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -362,7 +363,7 @@ export interface AuditedRun {
   leaks: string[];
 }
 
-const STACK = /\n\s+at .+:\d+:\d+\)?|\bat (Object|Module|process|async)\.[\w<>]+ \(/;
+export const STACK = /\n\s+at .+:\d+:\d+\)?|\bat (Object|Module|process|async)\.[\w<>]+ \(/;
 
 /** Requests of an emulator that change something (token and read-only POSTs are not). */
 export function mutatingRequests(requests: RecordedRequest[]): RecordedRequest[] {
@@ -478,7 +479,7 @@ function runOptions(env: ReliabilityEnvironment, task: TaskName, inputs: Record<
  * What the log shows, debug lines excepted: with system.debug the pipeline layer prints the stack of
  * an error it did not expect as a debug line, for diagnosis (counted apart, see debugStack).
  */
-function shownOutput(run: RunResult): string {
+export function shownOutput(run: RunResult): string {
   return `${run.stdout.split(/\r?\n/).filter((l) => !l.startsWith('##vso[task.debug]') && !l.startsWith('##[debug]')).join('\n')}\n${run.stderr}`;
 }
 
@@ -526,14 +527,7 @@ export async function runBadInputCase(env: ReliabilityEnvironment, c: BadInputCa
 
 /** A deterministic shuffle (mulberry32) so a seed gives the same order. */
 export function shuffled<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -1,12 +1,15 @@
 // npm run test:reliability -- --seed N --runs M
 // Starts the local platform and the Azure emulators, then M times: the bad-input matrix (cases
 // shuffled by the seed) and a successful run of each task with system.debug on, every run audited
-// for secrets. Prints one table; exits non-zero on any leak, any mutation on bad input, any
-// unclear error.
+// for secrets. Then examples/bootstrap.yml on a bad day (pipeline-faults.ts): a run without faults,
+// faulted runs (3 per M unless --faulted-runs) each followed by a clean re-run compared with it,
+// cancellations at random moments, two pipelines at once. Prints one table; exits non-zero on any
+// leak, any mutation on bad input, any unclear error, any state that did not converge.
 import { parseArgs } from 'node:util';
 import { startPlatform } from '../platform/platform';
 import { type AuditedRun, type CaseResult, auditLogLeaks, runBadInputMatrix, runSuccessfulRuns, startReliabilityEnvironment } from './bad-inputs';
-import { formatTable, summarize } from './report';
+import { faultFigures, runFaultCampaign, startFaultedStack } from './pipeline-faults';
+import { type FaultFigures, formatTable, summarize } from './report';
 
 const { values } = parseArgs({
   options: {
@@ -14,13 +17,23 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '1' },
     'skip-successful': { type: 'boolean', default: false },
+    'skip-matrix': { type: 'boolean', default: false },
+    'skip-faults': { type: 'boolean', default: false },
+    'faulted-runs': { type: 'string' },
+    cancellations: { type: 'string' },
+    rate: { type: 'string', default: '0.05' },
+    'stall-seconds': { type: 'string', default: '20' },
+    'stop-after-minutes': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const seed = Number(values.seed);
 const runs = Number(values.runs);
-if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1) {
-  process.stderr.write('usage: npm run test:reliability -- --seed N --runs M [--concurrency C] [--skip-successful] [--verbose]\n');
+const faultedRuns = Number(values['faulted-runs'] ?? 3 * runs);
+const cancellations = Number(values.cancellations ?? runs);
+const rate = Number(values.rate);
+if (!Number.isInteger(seed) || !Number.isInteger(runs) || runs < 1 || !Number.isInteger(faultedRuns) || faultedRuns < 0 || !Number.isInteger(cancellations) || cancellations < 0 || !(rate >= 0 && rate <= 1)) {
+  process.stderr.write('usage: npm run test:reliability -- --seed N --runs M [--faulted-runs K] [--cancellations C] [--rate 0..1] [--stall-seconds S] [--stop-after-minutes T] [--concurrency C] [--skip-matrix] [--skip-successful] [--skip-faults] [--verbose]\n');
   process.exit(2);
 }
 
@@ -34,7 +47,7 @@ try {
   try {
     const cases: CaseResult[] = [];
     const audited: AuditedRun[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (values['skip-matrix'] ? 0 : runs); i++) {
       log(`run ${i + 1}/${runs} (seed ${seed + i})`);
       cases.push(...await runBadInputMatrix(env, {
         seed: seed + i, concurrency: Number(values.concurrency),
@@ -44,7 +57,17 @@ try {
         audited.push(...await runSuccessfulRuns(env, { onRun: (r) => log(`  ${r.succeeded && !r.leaks.length ? 'ok  ' : 'FAIL'} ${r.label}: ${r.run.completeMessage ?? ''}${r.leaks.length ? ` leaks: ${r.leaks.join('; ')}` : ''}`) }));
       }
     }
-    const summary = summarize({ seed, runs, cases, audited, auditLogLeaks: auditLogLeaks(env) });
+    let faults: FaultFigures | undefined;
+    if (!values['skip-faults']) {
+      const faulted = await startFaultedStack({ releasesBaseUrl: platform.info.releases.baseUrl });
+      try {
+        const stopAfter = values['stop-after-minutes'] === undefined ? undefined : Number(values['stop-after-minutes']) * 60_000;
+        faults = faultFigures(await runFaultCampaign(faulted, { seed, runs: faultedRuns, rate, cancellations, concurrent: true, log, stallMs: Number(values['stall-seconds']) * 1000, stopAfterMs: stopAfter }));
+      } finally {
+        await faulted.stop();
+      }
+    }
+    const summary = summarize({ seed, runs, cases, audited, auditLogLeaks: auditLogLeaks(env), faults });
     process.stdout.write(`${formatTable(summary)}\n`);
     exitCode = summary.ok ? 0 : 1;
   } finally {

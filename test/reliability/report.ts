@@ -1,12 +1,14 @@
 // The one table of `npm run test:reliability`: what the bad-input matrix and the secret audit
 // measured, and the rows the fault injection fills (faults by kind, convergence after a re-run,
-// concurrent runs). A later part of issue 14 adds those figures through `faults` below.
+// concurrent runs, cancellations) from pipeline-faults.ts.
 import type { AuditedRun, CaseResult } from './bad-inputs';
 
-/** Figures of the fault-injection runs (issue 14: seeded faults, cancellation, concurrency). */
+/** Figures of the fault-injection runs: seeded faults, process faults, cancellation, concurrency. */
 export interface FaultFigures {
-  /** Faults injected, by kind (reset, 5xx, 429, latency, truncated, stall, restart, kill, cancel, ...). */
+  /** Faults injected, by kind (reset, 5xx, 429, latency, truncated, stall, pod-killed, arm-failed, cancel). */
   injectedByKind: Record<string, number>;
+  /** HTTP faults by hop (entra, arm, devops, git, releases, apiserver). */
+  injectedByHop: Record<string, number>;
   faultedRuns: number;
   succeeded: number;
   failedClearly: number;
@@ -14,7 +16,20 @@ export interface FaultFigures {
   converged: number;
   convergenceChecked: number;
   concurrentRuns: number;
+  /** How the concurrent runs ended, e.g. 'Succeeded + Succeeded'. */
+  concurrentOutcome: string;
+  cancellations: number;
+  /** From the cancel to the end of the canceled run, per cancellation. */
+  cancelStopsMs: number[];
+  /** Files holding a secret left in the agent's folders by a canceled run. */
+  cancelSecretFiles: string[];
+  /** Secrets printed by a task in a faulted, re-run or concurrent run. */
+  leaks: string[];
+  /** Canceled tasks that did not say so. */
+  cancelSilent: number;
   unclearErrors: number;
+  /** One line per non-convergence, unclear error or leak, for the details under the table. */
+  problems: string[];
 }
 
 export interface ReliabilityInput {
@@ -23,7 +38,7 @@ export interface ReliabilityInput {
   cases: CaseResult[];
   audited: AuditedRun[];
   auditLogLeaks: string[];
-  /** Not measured yet: filled by the fault injector. */
+  /** Absent when the fault runs were skipped. */
   faults?: FaultFigures;
 }
 
@@ -47,7 +62,7 @@ export function summarize(input: ReliabilityInput): ReliabilitySummary {
     ...input.auditLogLeaks,
   ];
   const successfulRunsFailed = input.audited.filter((a) => !a.succeeded);
-  const faultsOk = !input.faults || (input.faults.converged === input.faults.convergenceChecked && input.faults.unclearErrors === 0);
+  const faultsOk = !input.faults || input.faults.problems.length === 0;
   return {
     ...input,
     badInputs: input.cases.length,
@@ -63,7 +78,10 @@ export function summarize(input: ReliabilityInput): ReliabilitySummary {
 
 export function formatTable(s: ReliabilitySummary): string {
   const f = s.faults;
-  const notYet = 'not measured yet';
+  const notYet = 'not measured (--skip-faults)';
+  const stops = [...(f?.cancelStopsMs ?? [])].sort((a, b) => a - b);
+  const median = stops.length ? `${(stops[Math.floor(stops.length / 2)]! / 1000).toFixed(1)} s median, ${(stops[stops.length - 1]! / 1000).toFixed(1)} s max` : '-';
+  const counts = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${k} ${n}`).join(', ') || '0';
   const rows: [string, string][] = [
     ['seed', String(s.seed)],
     ['runs', String(s.runs)],
@@ -73,12 +91,13 @@ export function formatTable(s: ReliabilitySummary): string {
     ['unclear errors', String(s.unclear.length + (f?.unclearErrors ?? 0))],
     ['bad inputs the task did not expect (stack in a debug line)', String(s.cases.filter((c) => c.debugStack).length)],
     ['successful runs (system.debug)', `${s.successfulRuns}/${s.audited.length}`],
-    ['leaks', String(s.leaks.length)],
-    // Fault injection (issue 14): filled by the fault injector.
-    ['faults injected by kind', f ? Object.entries(f.injectedByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '0' : notYet],
+    ['leaks', String(s.leaks.length + (f ? f.cancelSecretFiles.length + f.leaks.length : 0))],
+    ['faults injected by kind', f ? counts(f.injectedByKind) : notYet],
+    ['HTTP faults by hop', f ? counts(f.injectedByHop) : notYet],
     ['faulted runs: succeeded / failed clearly', f ? `${f.succeeded} / ${f.failedClearly} of ${f.faultedRuns}` : notYet],
     ['convergence after re-run', f ? `${f.converged}/${f.convergenceChecked}` : notYet],
-    ['concurrent runs', f ? String(f.concurrentRuns) : notYet],
+    ['cancellations: stopped within / silent', f ? `${f.cancellations} (${median}) / ${f.cancelSilent}` : notYet],
+    ['concurrent runs', f ? `${f.concurrentRuns}${f.concurrentOutcome ? ` (${f.concurrentOutcome})` : ''}` : notYet],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v}`);
@@ -87,6 +106,7 @@ export function formatTable(s: ReliabilitySummary): string {
     ...s.unclear.map((c) => `unclear error ${c.id} (${c.what}): ${c.unclear}`),
     ...s.leaks.map((l) => `leak: ${l}`),
     ...s.successfulRunsFailed.map((a) => `did not succeed: ${a.label}: ${a.run.completeMessage ?? a.run.stderr.slice(-300)}`),
+    ...(f?.problems ?? []),
   ];
   return [...lines, '', s.ok ? 'RESULT: ok' : 'RESULT: FAILED', ...details].join('\n');
 }

@@ -1,5 +1,7 @@
+// When is a Flux object done with a revision: Ready at it, failed at it, or still waiting for
+// something else (a dependency, its source, a chart not built yet), which is no failure of this attempt.
 import { describe, expect, it } from 'vitest';
-import { reconciledSince } from '../../shared/flux/reconcile';
+import { appliedRevision, reconciledSince } from '../../shared/flux/reconcile';
 import type { KubeObject } from '../../shared/kube/objects';
 
 const TOKEN = '2026-01-01T00:00:00Z';
@@ -21,5 +23,29 @@ describe('reconciledSince', () => {
   it('fails on a failed install and is ready once Ready is True', () => {
     expect(reconciledSince(TOKEN)(helmRelease('InstallFailed'))).toEqual({ state: 'failed', message: 'InstallFailed: InstallFailed message' });
     expect(reconciledSince(TOKEN)(helmRelease('InstallSucceeded', 'True')).state).toBe('ready');
+  });
+});
+
+const REVISION = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
+const kustomization = (status: string, reason: string, message: string, revisions: { applied?: string; attempted?: string }): KubeObject => ({
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'systems', namespace: 'flux-system', generation: 1 },
+  status: { observedGeneration: 1, lastAppliedRevision: revisions.applied, lastAttemptedRevision: revisions.attempted, conditions: [{ type: 'Ready', status, reason, message }] },
+} as KubeObject);
+
+describe('appliedRevision', () => {
+  it('is ready when the Kustomization is Ready at the revision', () => {
+    expect(appliedRevision(REVISION)(kustomization('True', 'ReconciliationSucceeded', 'Applied', { applied: REVISION, attempted: REVISION }))?.state).toBe('ready');
+  });
+
+  it('has failed when the attempt at the revision failed', () => {
+    const r = appliedRevision(REVISION)(kustomization('False', 'ReconciliationFailed', 'Namespace/x dry-run failed', { attempted: REVISION }));
+    expect(r).toEqual({ state: 'failed', message: 'ReconciliationFailed: Namespace/x dry-run failed' });
+  });
+
+  it('waits while the attempt at the revision waits for a dependency or its source', () => {
+    for (const reason of ['DependencyNotReady', 'ArtifactFailed', 'Progressing', 'SourceNotReady']) {
+      const r = appliedRevision(REVISION)(kustomization('False', reason, "dependency 'flux-system/infrastructure' is not ready", { applied: 'main@sha1:old', attempted: REVISION }));
+      expect(r?.state, reason).toBe('pending');
+    }
   });
 });
