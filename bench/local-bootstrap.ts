@@ -6,13 +6,11 @@ import { conditionOf, type KubeObject } from '../test/platform/kube-api';
 import { auditEvents } from '../test/platform/audit-log';
 import { startReleaseServer, type ReleaseServer } from '../test/platform/release-server';
 import { parsePipeline } from '../test/pipeline/definition';
-import { startLocalStack, type LocalStack } from '../test/pipeline/local-stack';
+import { PLATFORM_BRANCH, startLocalStack, type LocalStack } from '../test/pipeline/local-stack';
 import { repoRoot, runPipelineFile } from '../test/pipeline/run-file';
 import type { PipelineRun } from '../test/pipeline/runner';
 
 export const BOOTSTRAP = join(repoRoot, 'examples', 'bootstrap.yml');
-/** The platform repository's branch the example's dev cluster follows (its `platformBranch` variable). */
-export const PLATFORM_BRANCH = 'dev';
 
 export interface LocalBootstrap {
   stack: LocalStack;

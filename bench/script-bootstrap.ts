@@ -11,7 +11,8 @@ import { prepareControllerManifests } from '../shared/sealed-secrets/install';
 import { shortId } from '../shared/sealed-secrets/key-pair';
 import { keySecret } from '../shared/sealed-secrets/key-secret';
 import { platformBinaries } from '../test/platform/binaries';
-import { BOOTSTRAP, PLATFORM_BRANCH, startLocalBootstrap, type LocalBootstrap } from './local-bootstrap';
+import { PLATFORM_BRANCH } from '../test/pipeline/local-stack';
+import { BOOTSTRAP, startLocalBootstrap, type LocalBootstrap } from './local-bootstrap';
 import { median, ratio, table } from './stats';
 
 const BOOTSTRAP_STEPS = ['AksBootstrap@1', 'InstallSealedSecrets@1', 'FluxBootstrap@1'];

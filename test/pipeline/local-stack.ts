@@ -66,6 +66,8 @@ export function filesOf(dir: string): Record<string, string> {
 
 /** The platform repository's branches besides main (prod): the dev and test environments'. */
 export const ENVIRONMENT_BRANCHES = ['dev', 'test'];
+/** The branch examples/bootstrap.yml's dev cluster follows (its `platformBranch` variable). */
+export const PLATFORM_BRANCH = 'dev';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { forbiddenForms } from '../agent/fixtures';
 import { runTask, unpackedExtension, visibleOutput } from '../agent/harness';
 import { parsePipeline, type PipelineDefinition, type TaskStep } from '../pipeline/definition';
-import { startLocalStack, type LocalStack } from '../pipeline/local-stack';
+import { PLATFORM_BRANCH, startLocalStack, type LocalStack } from '../pipeline/local-stack';
 import { repoRoot } from '../pipeline/run-file';
 import { runPipeline, type PipelineRun } from '../pipeline/runner';
 import { taskCatalog } from '../pipeline/task-catalog';
@@ -133,7 +133,7 @@ export async function stateOf(f: FaultedStack): Promise<Snapshot> {
   const arm = f.stack.emulators.arm.cluster(f.stack.emulators.subscriptionId, resourceGroup, name);
   return {
     ...(cluster ? await clusterSnapshot(cluster.api) : { cluster: 'missing' }),
-    ...gitSnapshot(await f.stack.repos.tree('platform-components')),
+    ...gitSnapshot(await f.stack.repos.tree('platform-components', PLATFORM_BRANCH)),
     ...armSnapshot(arm?.resource),
   };
 }
@@ -149,7 +149,7 @@ export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promis
   const until = Date.now() + timeoutMs;
   const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
   const api = f.stack.clusters.cluster(resourceGroup, name)?.api;
-  const head = `main@sha1:${await f.stack.repos.head('platform-components', 'main')}`;
+  const head = `${PLATFORM_BRANCH}@sha1:${await f.stack.repos.head('platform-components', PLATFORM_BRANCH)}`;
   const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } };
   const ask = async () => {
     if (!api) return;
@@ -322,7 +322,7 @@ export interface CampaignOptions {
 export function stackSecrets(f: FaultedStack): string[] {
   const { stack } = f;
   return [
-    stack.keyPair.keyPem, stack.pipelineVariables.secrets.fluxGitToken!, stack.emulators.devops.systemAccessToken,
+    stack.keyPair.keyPem, stack.fluxReaderToken, stack.emulators.devops.systemAccessToken,
     ...stack.emulators.entra.issued.map((t) => t.token), ...stack.emulators.devops.oidcTokens.map((t) => t.token),
   ];
 }
