@@ -2,6 +2,7 @@
 // 25.x the URL comes from `endpoint` and the token scope from `credentials.scopes` (baseUri and
 // $host are ignored), so both must be set for anything but the public cloud.
 import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { armTransientPolicy } from './arm-transient-policy.js';
 import { azureProxyOptions, type ProxySettings } from '../net/proxy.js';
 import type { AzureCredentials, RetryOptions } from './credential-from-service-connection.js';
 
@@ -21,6 +22,8 @@ export function armClient(
     endpoint: azure.resourceManagerUrl,
     credentials: { scopes: [azure.armScope] },
     ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+    // Per try, next to the transport: it sees the raw 429 and the cut-off body the SDK's retries skip.
+    additionalPolicies: [{ policy: armTransientPolicy({ maxRetries: options.retryOptions?.maxRetries, retryDelayInMs: options.retryOptions?.retryDelayInMs }), position: 'perRetry' }],
     ...(options.userAgentPrefix ? { userAgentOptions: { userAgentPrefix: options.userAgentPrefix } } : {}),
     ...withProxy(azureProxyOptions(azure.resourceManagerUrl, options.proxy)),
   });

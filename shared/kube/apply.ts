@@ -2,6 +2,7 @@ import { ChangeSet, type ChangeAction } from './changeset';
 import { resourcePath, type ResourceInfo } from './discovery';
 import type { Engine } from './engine';
 import { KubeApiError } from './errors';
+import { isRetryableDryRun } from './retry';
 import { isCrd, isNamespace, refOf, type KubeObject } from './objects';
 import { forEachLimited, settleLimited } from './pool';
 import { sortForApply } from './sort';
@@ -23,11 +24,22 @@ export class ApplyValidationError extends Error {
     readonly failures: { ref: string; error: Error }[],
     readonly stage: 1 | 2,
   ) {
+    const refused = failures.filter((f) => isRefusal(f.error)).length;
+    // A refusal needs the manifest mended; a server that failed or was not reached needs a re-run.
+    const what = refused === failures.length ? `${failures.length} object(s) failed server-side validation`
+      : refused === 0 ? `${failures.length} object(s) could not be validated because the API server failed or could not be reached (run the step again)`
+      : `${failures.length} object(s) could not be applied: ${refused} failed server-side validation, ${failures.length - refused} could not be validated because the API server failed or could not be reached`;
     super(
-      `${failures.length} object(s) failed server-side validation; ${stage === 1 ? 'nothing was changed' : 'only CustomResourceDefinitions and Namespaces were applied'}:\n`
+      `${what}; ${stage === 1 ? 'nothing was changed' : 'only CustomResourceDefinitions and Namespaces were applied'}:\n`
       + failures.map((f) => `  ${f.error.message}`).join('\n'),
     );
   }
+}
+
+/** The server judged the object and refused it (as opposed to failing, throttling or not answering). */
+function isRefusal(error: Error): boolean {
+  if (!(error instanceof KubeApiError)) return false;
+  return (error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 408) || (error.status === 500 && !isRetryableDryRun(error));
 }
 
 interface Planned {

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpsProxyAgent } from 'hpagent';
 import type { ClusterAccess } from './access';
 import { KubeApiError } from './errors';
-import { isRetryable, isRetryableRead, type RetryOptions, withRetries } from './retry';
+import { isRetryable, isRetryableDryRun, isRetryableRead, type RetryOptions, withRetries } from './retry';
 
 export interface RequestSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -55,7 +55,7 @@ export class KubeClient {
   async request<T = unknown>(spec: RequestSpec): Promise<T> {
     const text = await withRetries(
       () => this.attempt(spec),
-      { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry, retryable: spec.method === 'GET' ? isRetryableRead : isRetryable },
+      { deadlineMs: spec.deadlineMs ?? 60_000, ...this.options.retry, retryable: spec.method === 'GET' ? isRetryableRead : spec.query?.dryRun ? isRetryableDryRun : isRetryable },
       spec.signal,
       (error, delay, n) => this.options.onRetry?.(`${spec.method} ${spec.path}`, error, delay, n),
     ).catch((error: unknown) => {
@@ -99,8 +99,27 @@ export class KubeClient {
   private async attempt(spec: RequestSpec): Promise<string> {
     const res = await this.open(spec, this.options.attemptTimeoutMs ?? 30_000);
     const body = await readAll(res);
+    if (res.statusCode === 403 && await this.starting(spec.signal)) {
+      // Authorization refused nothing for good: it ran before its caches were filled. Nothing was changed.
+      const refused = KubeApiError.fromResponse(403, body);
+      throw new KubeApiError(503, 'ServiceUnavailable', `the API server is still starting (not ready) and answered Forbidden: ${refused.apiMessage}`);
+    }
     if (res.statusCode! >= 300) throw KubeApiError.fromResponse(res.statusCode!, body, header(res, 'retry-after'));
     return body;
+  }
+
+  /**
+   * Whether the API server is still starting: right after a restart it serves requests before its
+   * authorizer's caches are filled, and refuses with 403 what it will allow a moment later.
+   */
+  private async starting(signal?: AbortSignal): Promise<boolean> {
+    try {
+      const res = await this.open({ method: 'GET', path: '/readyz', signal }, 5000);
+      await readAll(res);
+      return res.statusCode !== 200;
+    } catch {
+      return false;
+    }
   }
 
   private async open(spec: RequestSpec, timeoutMs: number): Promise<IncomingMessage> {

@@ -30,6 +30,14 @@ export function isRetryableRead(error: unknown): boolean {
   return isRetryable(error) || (error instanceof KubeApiError && error.status === 500);
 }
 
+/**
+ * A dry-run writes nothing either, so a 500 is worth another try, except the one server-side apply
+ * gives a malformed object ("failed to create typed patch object"), which no retry mends.
+ */
+export function isRetryableDryRun(error: unknown): boolean {
+  return isRetryable(error) || (error instanceof KubeApiError && error.status === 500 && !/typed (patch )?object|typed value/i.test(error.apiMessage));
+}
+
 export function delayBefore(attempt: number, error: unknown, options: RetryOptions): number {
   if (error instanceof KubeApiError && error.retryAfterSeconds !== undefined) return error.retryAfterSeconds * 1000;
   const base = options.baseDelayMs ?? 100;

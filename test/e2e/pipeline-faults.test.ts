@@ -1,7 +1,7 @@
 // examples/bootstrap.yml on a bad day, a seeded sample of what `npm run test:reliability` measures
 // (test/reliability/pipeline-faults.ts): a run without faults, then faulted runs (HTTP faults on
 // every hop through the agent's proxy, a drift to repair, maybe a controller Pod deleted or the
-// ARM operation Failed half-way) and a cancellation at a random moment, each followed by a clean
+// ARM operation Failed half-way) and a cancellation at a random moment of a task step, each followed by a clean
 // re-run whose cluster, Git and ARM state must equal the run without faults'.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../platform/fixture';
@@ -35,6 +35,7 @@ describe('the bootstrap pipeline under seeded faults', () => {
   it('a canceled run says so, leaves no secret file in the agent folder, and the re-run finishes', () => {
     const [cancel] = campaign.cancellations;
     expect(cancel).toBeDefined();
+    expect(cancel!.canceledStep).toBeDefined();
     expect(cancel!.secretFiles).toEqual([]);
     expect(cancel!.saidWhatItDid).toBe(true);
     expect(cancel!.rerun.run.result).toBe('Succeeded');

@@ -38,6 +38,8 @@ export interface Fault {
   body?: unknown;
   /** Destroy the connection without answering (ECONNRESET on the client). */
   reset?: boolean;
+  /** Answer as the emulator would, but drop the connection half-way through the body. */
+  cut?: boolean;
 }
 
 export class FaultInjector {
@@ -132,7 +134,14 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
       raw.socket.destroy();
       return;
     }
-    if (fault) {
+    if (fault?.cut) {
+      response.end = ((chunk?: string | Buffer) => {
+        const all = Buffer.from(chunk ?? '');
+        // The headers promise the whole body; half of it is flushed, then the connection goes.
+        response.write(all.subarray(0, Math.floor(all.length / 2)), () => raw.socket.destroy());
+        return response;
+      }) as typeof response.end;
+    } else if (fault) {
       if (fault.body === undefined) sendEmpty(response, fault.status ?? 500, fault.headers);
       else sendJson(response, fault.status ?? 500, fault.body, fault.headers);
       return;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, issueCert } from '../platform/pki';
 
-export type Fault = { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfter?: number } | { kind: 'reset' };
+export type Fault = { kind: 'status'; status: 403 | 429 | 500 | 502 | 503 | 504; retryAfter?: number } | { kind: 'reset' };
 
 /**
  * An HTTPS proxy in front of a real API server that injects faults: throttling, server errors,
@@ -61,7 +61,7 @@ export class FaultProxy {
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
       res.writeHead(fault.status, headers);
-      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: fault.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: `injected ${fault.status}`, code: fault.status }));
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: fault.status === 429 ? 'TooManyRequests' : fault.status === 403 ? 'Forbidden' : 'ServiceUnavailable', message: `injected ${fault.status}`, code: fault.status }));
       return;
     }
     const target = new URL(req.url!, this.upstream.server);

@@ -351,7 +351,7 @@ describe('faults', () => {
     const error = await m.applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: there, namespace: ${namespace}}\ndata: {a: "1"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new, namespace: ${namespace}}\nspec: {selector: {matchLabels: {app: x}}, template: {metadata: {labels: {app: x}}, spec: {containers: [{name: c, image: x}]}}}\n`)).catch((e) => e);
     proxy.always = undefined;
     proxy.only = undefined;
-    expect(error.message).toContain('1 object(s) failed server-side validation');
+    expect(error.message).toContain('1 object(s) could not be validated because the API server failed or could not be reached (run the step again); nothing was changed');
     expect(error.message).toContain('Deployment');
     expect(error.message).not.toContain('AlreadyExists');
     m.close();
@@ -371,6 +371,36 @@ describe('faults', () => {
     proxy.always = undefined;
     proxy.only = undefined;
     expect(error.message).toMatch(new RegExp(`^ConfigMap/${namespace}/read-me: ServiceUnavailable: injected 500 \\(gave up after \\d+ attempts`));
+    m.close();
+  });
+
+  it('tries a dry-run again after a 500 (it writes nothing), and applies', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20, deadlineMs: 3000 } });
+    proxy.only = /dryRun=All/;
+    proxy.queue.push({ kind: 'status', status: 500 });
+    const injected = proxy.faultsInjected;
+    const changes = await m.applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry-500, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    proxy.only = undefined;
+    expect(proxy.faultsInjected - injected).toBe(1);
+    expect(changes.describe()).toBe('1 created, 0 configured, 0 unchanged');
+    m.close();
+  });
+
+  it('takes a 403 from an API server that is not ready yet (just restarted) for "not yet", and one from a ready server for an answer', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    await manager().applyAll(parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: starting, namespace: ${namespace}}\ndata: {a: "1"}\n`));
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 20, deadlineMs: 3000 } });
+    proxy.only = /\/configmaps\/starting$|^\/readyz/;
+    proxy.queue.push({ kind: 'status', status: 403 }, { kind: 'status', status: 500 });
+    expect((await m.get('v1', 'ConfigMap', 'starting', namespace))?.metadata.name).toBe('starting');
+    expect(proxy.queue).toEqual([]);
+    proxy.queue.push({ kind: 'status', status: 403 });
+    const error = await m.get('v1', 'ConfigMap', 'starting', namespace).catch((e) => e);
+    proxy.only = undefined;
+    expect(error.message).toBe(`ConfigMap/${namespace}/starting: Forbidden: injected 403`);
     m.close();
   });
 

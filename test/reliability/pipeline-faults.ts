@@ -379,15 +379,23 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
   }
 
   const cancellations: CancelRecord[] = [];
+  // Each cancellation picks a task step, then a moment within the length that step took in the
+  // clean run, counted from the step's start: so every task gets its turn, early and late.
+  const taskSteps = again.run.steps.filter((step) => step.run);
   for (let i = 0; i < o.cancellations; i++) {
     const drift = DRIFTS[1 + Math.floor(random() * (DRIFTS.length - 1))]!;
     await applyDrift(f, drift);
     const controller = new AbortController();
-    // A moment within the length of a run on an existing cluster, so each task gets its turn.
-    const at = 1000 + Math.floor(random() * Math.max(5000, again.ms - 1000));
+    const target = taskSteps[Math.floor(random() * taskSteps.length)]!;
+    // Within the first 80% of it: the step of a drifted run takes at least as long, seldom much longer.
+    const at = Math.max(200, Math.floor(target.durationMs * (0.1 + 0.7 * random())));
     let abortedAt = 0;
-    const timer = setTimeout(() => { abortedAt = Date.now(); controller.abort(); }, at);
-    const canceled = await runThroughProxy(f, { label: `canceled ${i + 1}`, signal: controller.signal, keepTempDirectory: true });
+    let timer: NodeJS.Timeout | undefined;
+    const startsTarget = `-- [${target.index}/`;
+    const canceled = await runThroughProxy(f, {
+      label: `canceled ${i + 1}`, signal: controller.signal, keepTempDirectory: true,
+      out: (line) => { if (!timer && line.startsWith(startsTarget)) timer = setTimeout(() => { abortedAt = Date.now(); controller.abort(); }, at); },
+    });
     clearTimeout(timer);
     const step = canceled.run.steps.find((s) => s.status === 'canceled' && s.run);
     const secretFiles = secretFilesIn(canceled.tempDirectory, stackSecrets(f));
@@ -401,7 +409,7 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
       saidWhatItDid: !step || /cancel/i.test(stepOutput), secretFiles, rerun, diff, unclear: canceled.unclear,
     };
     cancellations.push(record);
-    log(`canceled ${i + 1}/${o.cancellations} at ${Math.round(at / 1000)} s (${canceled.run.result}${step ? `, in '${step.displayName}' after ${Math.round(step.durationMs / 1000)} s` : ''}): ${record.secretFiles.length ? `SECRET FILES ${record.secretFiles.join(', ')}` : 'no secret file left'}; re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.slice(0, 8).join(', ')}` : 'converged'}`);
+    log(`canceled ${i + 1}/${o.cancellations} ${(at / 1000).toFixed(1)} s into '${target.displayName}' (${canceled.run.result}${step ? `, in '${step.displayName}' after ${Math.round(step.durationMs / 1000)} s` : ''}): ${record.secretFiles.length ? `SECRET FILES ${record.secretFiles.join(', ')}` : 'no secret file left'}; re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.slice(0, 8).join(', ')}` : 'converged'}`);
   }
 
   const concurrent: ConcurrentRecord[] = [];
@@ -478,6 +486,7 @@ export function faultFigures(c: FaultCampaign): FaultFigures {
     concurrentRuns: concurrentRuns.length,
     concurrentOutcome: c.concurrent.map((x) => x.runs.map((r) => r.run.result).join(' + ')).join('; '),
     cancellations: c.cancellations.length,
+    cancelledInTask: c.cancellations.filter((x) => x.canceledStep).length,
     cancelStopsMs: c.cancellations.flatMap((x) => (x.stopMs === undefined ? [] : [x.stopMs])),
     cancelSecretFiles: c.cancellations.flatMap((x) => x.secretFiles),
     cancelSilent: c.cancellations.filter((x) => !x.saidWhatItDid).length,

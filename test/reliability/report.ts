@@ -19,6 +19,8 @@ export interface FaultFigures {
   /** How the concurrent runs ended, e.g. 'Succeeded + Succeeded'. */
   concurrentOutcome: string;
   cancellations: number;
+  /** Cancellations that reached a running task (not between steps or after the run). */
+  cancelledInTask: number;
   /** From the cancel to the end of the canceled run, per cancellation. */
   cancelStopsMs: number[];
   /** Files holding a secret left in the agent's folders by a canceled run. */
@@ -96,7 +98,7 @@ export function formatTable(s: ReliabilitySummary): string {
     ['HTTP faults by hop', f ? counts(f.injectedByHop) : notYet],
     ['faulted runs: succeeded / failed clearly', f ? `${f.succeeded} / ${f.failedClearly} of ${f.faultedRuns}` : notYet],
     ['convergence after re-run', f ? `${f.converged}/${f.convergenceChecked}` : notYet],
-    ['cancellations: stopped within / silent', f ? `${f.cancellations} (${median}) / ${f.cancelSilent}` : notYet],
+    ['cancellations: in a task, stopped within / silent', f ? `${f.cancellations} (${f.cancelledInTask} in a task; ${median}) / ${f.cancelSilent}` : notYet],
     ['concurrent runs', f ? `${f.concurrentRuns}${f.concurrentOutcome ? ` (${f.concurrentOutcome})` : ''}` : notYet],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -2,11 +2,13 @@
 // timeout, the pipeline's cancel, progress, a run that finds an operation still going; what the
 // service connection may do, checked before the first write; the subnet role of the cluster
 // identity; concurrent writers (eTags, 412); upgrades of every node pool; identity and network
-// changes; stopped clusters.
+// changes; stopped clusters; answers cut off half-way and 429s without Retry-After.
 import { randomUUID } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { armClient } from '../../shared/azure/arm-client';
+import { getCluster } from '../../shared/aks/read-cluster';
 import { createOrUpdateCluster, deleteCluster, recreateCluster, type WriteOptions } from '../../shared/aks/cluster-operations';
 import { ResourceManager } from '../../shared/azure/resource-manager';
 import type { Client } from '../../shared/aks/read-cluster';
@@ -22,6 +24,7 @@ trustEmulatorCa();
 let emulators: AzureEmulators;
 let client: ReturnType<typeof armClient>;
 let subnetId: string;
+let credential: ClientSecretCredential;
 let w: WriteOptions;
 const newApp = (secret: string) => {
   const app = emulators.entra.addApp({ tenantId: emulators.tenantId, clientId: randomUUID(), secret });
@@ -36,7 +39,7 @@ beforeAll(async () => {
   arm.addResourceGroup({ subscriptionId, name: 'rg', location: 'westeurope' });
   subnetId = arm.addSubnet({ subscriptionId, resourceGroup: 'rg', vnet: 'vnet', name: 'aks' });
   const app = entra.addApp({ tenantId, clientId: randomUUID(), secret: 's3cret-value' });
-  const credential = new ClientSecretCredential(tenantId, app.clientId, 's3cret-value', { authorityHost: entra.url, disableInstanceDiscovery: true });
+  credential = new ClientSecretCredential(tenantId, app.clientId, 's3cret-value', { authorityHost: entra.url, disableInstanceDiscovery: true });
   client = armClient({ credential, subscriptionId, resourceManagerUrl: arm.url, armScope: 'https://management.azure.com/.default' }, { retryOptions: { maxRetries: 2, retryDelayInMs: 5 } });
   w = { access: { arm: new ResourceManager(client.pipeline, arm.url), subscriptionId, clientId: app.clientId } };
 });
@@ -309,5 +312,35 @@ describe('updates AKS treats differently from a merge', () => {
     const ok = await createOrUpdateCluster(client, { resourceGroup: 'rg', name: 'lts' }, { ...lts, tier: 'Premium', supportPlan: 'AKSLongTermSupport' }, context(30_000).o, w);
     expect(ok.cluster).toMatchObject({ currentKubernetesVersion: '1.30.14', supportPlan: 'AKSLongTermSupport', sku: { tier: 'Premium' } });
     await deleteCluster(client, { resourceGroup: 'rg', name: 'lts' }, false, context(30_000).o, w);
+  });
+});
+
+describe('Resource Manager on a bad minute', () => {
+  const gets = (name: string, since: number) => emulators.arm.requests.slice(since).filter((r) => r.method === 'GET' && r.path.endsWith(`/managedClusters/${name}`)).length;
+
+  it('an answer cut off half-way and a 429 without Retry-After are sent again; the SDK alone gives up on both', async () => {
+    await createOrUpdateCluster(client, { resourceGroup: 'rg', name: 'flaky' }, spec, context(30_000).o, w);
+    let mark = emulators.arm.requests.length;
+    emulators.arm.injectFault({ method: 'GET', path: '/managedClusters/flaky', cut: true });
+    emulators.arm.injectFault({ method: 'GET', path: '/managedClusters/flaky', status: 429, body: { error: { code: 'TooManyRequests', message: 'Slow down.' } } });
+    expect((await getCluster(client, { resourceGroup: 'rg', name: 'flaky' }, {}))?.name).toBe('flaky');
+    expect(gets('flaky', mark)).toBe(3);
+
+    // The same faults through a client without the policy: the first one ends the call.
+    const bare = new ContainerServiceClient(credential, emulators.subscriptionId, { endpoint: emulators.arm.url, credentials: { scopes: ['https://management.azure.com/.default'] }, retryOptions: { maxRetries: 2, retryDelayInMs: 5 } });
+    emulators.arm.injectFault({ method: 'GET', path: '/managedClusters/flaky', cut: true });
+    await expect(bare.managedClusters.get('rg', 'flaky')).rejects.toMatchObject({ name: 'RestError', code: 'PARSE_ERROR' });
+    emulators.arm.injectFault({ method: 'GET', path: '/managedClusters/flaky', status: 429, body: { error: { code: 'TooManyRequests', message: 'Slow down.' } } });
+    await expect(bare.managedClusters.get('rg', 'flaky')).rejects.toMatchObject({ statusCode: 429 });
+
+    // Cut off every time: the step fails naming the cluster and Resource Manager, with what to do.
+    mark = emulators.arm.requests.length;
+    emulators.arm.injectFault({ method: 'GET', path: '/managedClusters/flaky', cut: true, times: 3 });
+    const error = await getCluster(client, { resourceGroup: 'rg', name: 'flaky' }, {}).catch((e) => e);
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error.message).toMatch(/^Reading cluster flaky failed: the answer of Azure Resource Manager could not be read \(Error reading response as text: aborted\)$/);
+    expect(error.hint).toMatch(/run the step again/);
+    expect(gets('flaky', mark)).toBe(3);
+    await deleteCluster(client, { resourceGroup: 'rg', name: 'flaky' }, false, context(30_000).o, w);
   });
 });

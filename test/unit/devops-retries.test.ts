@@ -21,6 +21,14 @@ beforeAll(async () => {
 });
 afterAll(async () => devops?.stop());
 
+/** The platform repository through a new client, and its main branch's head. */
+async function openPlatformRepo() {
+  const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+  const project = await repos.project('platform');
+  const repo = (await repos.repository(project, 'platform-components'))!;
+  return { repos, repo, head: (await repos.head(repo, 'main'))! };
+}
+
 describe('AzureRepos', () => {
   it('reads a project through a 500', async () => {
     devops.injectFault({ method: 'GET', path: '/_apis/projects/platform', status: 500 });
@@ -31,10 +39,7 @@ describe('AzureRepos', () => {
   });
 
   it('reads through 502, 503, 504 and a reset', async () => {
-    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
-    const project = await repos.project('platform');
-    const repo = (await repos.repository(project, 'platform-components'))!;
-    const head = (await repos.head(repo, 'main'))!;
+    const { repos, repo, head } = await openPlatformRepo();
     const before = devops.requests.length;
     for (const fault of [{ status: 502 }, { status: 503 }, { reset: true }, { status: 504 }]) devops.injectFault({ method: 'GET', path: '/items', ...fault });
     const files = await repos.files(repo, head, 'systems/dev');
@@ -43,19 +48,13 @@ describe('AzureRepos', () => {
   });
 
   it('does not take a 200 whose body was lost for an empty folder', async () => {
-    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
-    const project = await repos.project('platform');
-    const repo = (await repos.repository(project, 'platform-components'))!;
-    const head = (await repos.head(repo, 'main'))!;
+    const { repos, repo, head } = await openPlatformRepo();
     devops.injectFault({ method: 'GET', path: '/items', status: 200 });
     expect(await repos.files(repo, head, 'systems/dev', (p) => p.endsWith('README.md'))).toEqual({ 'systems/dev/README.md': '# systems\n' });
   });
 
   it('does not send a push again after a 503', async () => {
-    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
-    const project = await repos.project('platform');
-    const repo = (await repos.repository(project, 'platform-components'))!;
-    const head = (await repos.head(repo, 'main'))!;
+    const { repos, repo, head } = await openPlatformRepo();
     const before = devops.requests.length;
     devops.injectFault({ method: 'POST', path: '/pushes', status: 503 });
     await expect(repos.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/x.yaml', action: 'add', content: 'x: 1\n' }])).rejects.toThrow(/503/);
@@ -64,10 +63,7 @@ describe('AzureRepos', () => {
   });
 
   it('sends a throttled push again', async () => {
-    const repos = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
-    const project = await repos.project('platform');
-    const repo = (await repos.repository(project, 'platform-components'))!;
-    const head = (await repos.head(repo, 'main'))!;
+    const { repos, repo, head } = await openPlatformRepo();
     const before = devops.requests.length;
     devops.injectFault({ method: 'POST', path: '/pushes', status: 429, headers: { 'Retry-After': '0' } });
     const commit = await repos.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/y.yaml', action: 'add', content: 'y: 1\n' }]);

@@ -1,0 +1,42 @@
+// Two failures the Azure SDK's own retry policy gives up on at once, though Resource Manager did
+// not refuse anything: a 429 that came without Retry-After (throttling answered by a gateway or a
+// proxy), and an answer whose body was cut off or stalled ("Error reading response as text").
+// Both are sent again after a back-off. A cut-off answer is sent again only for requests that are
+// safe to repeat: every ARM verb but POST is idempotent, and the POSTs this extension makes are the
+// credential reads (list*Credential).
+import { setTimeout as wait } from 'node:timers/promises';
+import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
+
+export interface ArmTransientOptions {
+  /** Tries after the first (default 4). */
+  maxRetries?: number;
+  /** First back-off; doubles each try (default 1 s, at most 16 s). */
+  retryDelayInMs?: number;
+}
+
+const repeatable = (request: PipelineRequest) => request.method !== 'POST' || /\/list\w*Credentials?(\?|$)/i.test(new URL(request.url).pathname);
+
+/** The body of the answer could not be read to its end: the connection dropped or stalled half-way. */
+export function isCutOff(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string } | undefined;
+  return e?.name === 'RestError' && e.code === 'PARSE_ERROR' && /reading response/i.test(e.message ?? '');
+}
+
+export function armTransientPolicy(options: ArmTransientOptions = {}): PipelinePolicy {
+  const maxRetries = options.maxRetries ?? 4;
+  const base = options.retryDelayInMs ?? 1000;
+  return {
+    name: 'armTransientPolicy',
+    async sendRequest(request, next): Promise<PipelineResponse> {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const response = await next(request);
+          if (response.status !== 429 || response.headers.get('retry-after') || attempt >= maxRetries) return response;
+        } catch (error) {
+          if (attempt >= maxRetries || request.abortSignal?.aborted || !isCutOff(error) || !repeatable(request)) throw error;
+        }
+        await wait(Math.min(16_000, base * 2 ** attempt), undefined, { signal: request.abortSignal as AbortSignal | undefined });
+      }
+    },
+  };
+}
