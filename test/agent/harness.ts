@@ -55,13 +55,26 @@ export interface RunResult {
 
 let unpacked: string | undefined;
 
+/**
+ * The job folders this process made (Agent.TempDirectory, the unpacked vsix): removed when it
+ * exits, as the agent cleans its temp folder at the job's end, so tests may look into them until
+ * then and nothing (kubeconfigs of long-gone clusters) piles up in /tmp.
+ */
+const jobFolders = new Set<string>();
+function jobFolder(prefix: string): string {
+  if (jobFolders.size === 0) process.once('exit', () => { for (const dir of jobFolders) rmSync(dir, { recursive: true, force: true }); });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  jobFolders.add(dir);
+  return dir;
+}
+
 /** Unpacks dist/*.vsix once per test process, as the agent lays out a downloaded task. */
 export function unpackedExtension(): string {
   if (unpacked) return unpacked;
   const dist = join(repoRoot, 'dist');
   const vsix = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith('.vsix') && !f.includes('-dev')) : [];
   if (vsix.length !== 1) throw new Error(`expected one public .vsix in dist/, found ${vsix.length}; run "npm run package"`);
-  const dir = mkdtempSync(join(tmpdir(), 'vsix-'));
+  const dir = jobFolder('vsix-');
   execFileSync('unzip', ['-q', join(dist, vsix[0]), '-d', dir]);
   unpacked = dir;
   return dir;
@@ -88,7 +101,7 @@ export function agentProcess(options: RunOptions): AgentProcess {
   const taskDir = join(options.extensionDir ?? unpackedExtension(), 'tasks', options.task);
   const def = JSON.parse(readFileSync(join(taskDir, 'task.json'), 'utf8')) as TaskJson;
   const target = join(taskDir, def.execution.Node24?.target ?? def.execution.Node20_1.target);
-  const tempDir = mkdtempSync(join(tmpdir(), 'agent-temp-'));
+  const tempDir = options.variables?.['Agent.TempDirectory'] ?? jobFolder('agent-temp-');
   const workDir = options.workingDirectory ?? mkdtempSync(join(tmpdir(), 'agent-src-'));
   const variables: Record<string, string> = {
     'System.DefaultWorkingDirectory': workDir,

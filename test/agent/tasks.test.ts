@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { b64, forbiddenForms, makeKeyPair } from './fixtures';
 import { runTask, visibleOutput } from './harness';
 import type { NodeRuntime } from './node-runtimes';
@@ -32,6 +32,7 @@ describe.each(RUNTIMES)('bundled tasks on %s', (node) => {
     const spKey = makeKeyPair();
     const marker = (name: string) => `MARKER-${name}-${Math.random().toString(36).slice(2)}`;
     const work = mkdtempSync(join(tmpdir(), 'secret-test-'));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
     writeFileSync(join(work, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
     writeFileSync(join(work, 'cert.pem'), certPem);
     const secrets: string[] = [];

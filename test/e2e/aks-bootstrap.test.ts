@@ -1,14 +1,14 @@
 // AksBootstrap@1 end to end: the packaged task, run as the agent runs it, against the Entra ID,
 // ARM and Azure DevOps emulators, where every AKS cluster is a real local kube-apiserver + etcd.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { ClientSecretCredential } from '@azure/identity';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type EndpointSpec, type RunOptions, type RunResult, runTask, visibleOutput } from '../agent/harness';
 import { AKS_SERVER_APP_ID, startAzureEmulators, type AzureEmulators } from '../emulators/azure-emulators';
 import { controlPlaneClusterFactory } from '../emulators/control-plane-cluster-factory';
@@ -339,7 +339,9 @@ describe('AksBootstrap@1 when Azure misbehaves', () => {
 
   it('bad inputs fail with one message naming the input, before anything is written', async () => {
     const mark = emulators.arm.requests.length;
-    const extraFile = join(mkdtempSync(join(tmpdir(), 'aks-extra-')), 'extra.yaml');
+    const extraDir = mkdtempSync(join(tmpdir(), 'aks-extra-'));
+    onTestFinished(() => rmSync(extraDir, { recursive: true, force: true }));
+    const extraFile = join(extraDir, 'extra.yaml');
     writeFileSync(extraFile, 'autoUpgradeProfile:\n  upgradeChannel: patch\nfooProfile:\n  enabled: true\n');
     const wrongSecret: EndpointSpec = { ...sp, params: { ...sp.params, serviceprincipalkey: 'not-the-secret-0815' } };
     secrets.add('not-the-secret-0815');

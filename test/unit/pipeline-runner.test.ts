@@ -1,10 +1,10 @@
 // The local pipeline runner's own logic, without tasks or a platform: YAML parsing, variables and
 // macro expansion, conditions, step order, output variables, service connections, masking. The
 // tasks here are stand-ins that print what a real task prints; the catalog is the real task.json files.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseOutput, type RunOptions, type RunResult } from '../agent/harness';
 import { evaluateCondition, type JobStatus } from '../pipeline/conditions';
 import { parsePipeline } from '../pipeline/definition';
@@ -279,6 +279,7 @@ describe('runPipeline', () => {
 
   it('prints each step\'s summary after the steps, and the one-line result last', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'summary-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'summary.md');
     writeFileSync(file, '### Flux\n\n| object | change |\n|---|---|\n| GitRepository/flux-system/flux-system | created |\n');
     const r = await run('steps:\n  - task: FluxBootstrap@1\n', { FluxBootstrap: succeed(`##vso[task.uploadsummary]${file}`, 'applied') });
