@@ -107,6 +107,8 @@ export async function runThroughProxy(f: FaultedStack, o: PipelineRunOptions): P
     pipelineVariables: f.stack.pipelineVariables,
     overrides: { ...f.stack.overrides, 'Agent.ProxyUrl': f.proxy.url },
     sourcesDirectory: repoRoot,
+    // system.debug on, so the secret audit covers the debug lines too.
+    debug: true,
     signal: o.signal,
     keepTempDirectory: o.keepTempDirectory,
     // The agent's cancel: SIGINT, then SIGTERM a few seconds later.
