@@ -5,7 +5,7 @@
 // re-run whose cluster, Git and ARM state must equal the run without faults'.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../platform/fixture';
-import { type FaultCampaign, faultFigures, runFaultCampaign, startFaultedStack, type FaultedStack } from '../reliability/pipeline-faults';
+import { type FaultCampaign, faultFigures, runFaultCampaign, secretsAtRest, startFaultedStack, type FaultedStack } from '../reliability/pipeline-faults';
 
 const platform = usePlatform();
 const SEED = 14;
@@ -39,5 +39,17 @@ describe('the bootstrap pipeline under seeded faults', () => {
     expect(cancel!.secretFiles).toEqual([]);
     expect(cancel!.saidWhatItDid).toBe(true);
     expect(cancel!.rerun.run.result).toBe('Succeeded');
+  });
+
+  it('the audit of secrets at rest finds one put outside a Secret (so its "none" means something)', async () => {
+    expect(campaign.secretsAtRest).toEqual([]);
+    const { resourceGroup, name } = faulted.stack.landingZone.clusters[0]!;
+    const api = faulted.stack.clusters.cluster(resourceGroup, name)!.api;
+    await api.apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'careless', namespace: 'flux-system', labels: { 'app.kubernetes.io/managed-by': 'test' } }, data: { token: Buffer.from(faulted.stack.fluxReaderToken).toString('base64') } }]);
+    try {
+      expect(await secretsAtRest(faulted)).toEqual(['configmaps/flux-system/careless']);
+    } finally {
+      await api.delete('/api/v1/namespaces/flux-system/configmaps/careless');
+    }
   });
 });

@@ -36,9 +36,11 @@ function stripped(o: KubeObject): Record<string, unknown> {
   return out;
 }
 
+/** A list's items with their apiVersion and kind, which the API server leaves out of each item. */
 async function list(api: KubeApi, path: string): Promise<KubeObject[]> {
   try {
-    return (await api.get<{ items: KubeObject[] }>(path)).items;
+    const found = await api.get<{ apiVersion: string; kind: string; items: KubeObject[] }>(path);
+    return found.items.map((o) => ({ ...o, apiVersion: found.apiVersion, kind: found.kind.replace(/List$/, '') }));
   } catch {
     return [];
   }

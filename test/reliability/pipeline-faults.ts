@@ -133,11 +133,30 @@ export async function stateOf(f: FaultedStack): Promise<Snapshot> {
   const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
   const cluster = f.stack.clusters.cluster(resourceGroup, name);
   const arm = f.stack.emulators.arm.cluster(f.stack.emulators.subscriptionId, resourceGroup, name);
+  const head = await f.stack.repos.head('platform-components', PLATFORM_BRANCH);
+  const clusterState = cluster ? await clusterSnapshot(cluster.api) : { cluster: 'missing' };
+  // Flux must have applied the head, whatever its commit id: the same files may come back in another commit.
+  for (const [k, v] of Object.entries(clusterState)) if (head) clusterState[k] = v.replaceAll(`@sha1:${head}`, '@sha1:<head>');
   return {
-    ...(cluster ? await clusterSnapshot(cluster.api) : { cluster: 'missing' }),
+    ...clusterState,
     ...gitSnapshot(await f.stack.repos.tree('platform-components', PLATFORM_BRANCH)),
     ...armSnapshot(arm?.resource),
   };
+}
+
+/**
+ * Where the cluster or the platform repository holds a secret in any form: any object's fields
+ * and annotations (a Secret's data only as the hashes the snapshot keeps), and every file in Git
+ * (sealed values are ciphertext, not a form of the secret).
+ */
+export async function secretsAtRest(f: FaultedStack): Promise<string[]> {
+  const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
+  const cluster = f.stack.clusters.cluster(resourceGroup, name);
+  const tree = await f.stack.repos.tree('platform-components', PLATFORM_BRANCH);
+  const places: Record<string, string> = { ...(cluster ? await clusterSnapshot(cluster.api) : {}) };
+  for (const [path, content] of Object.entries(tree ?? {})) places[`git:${path}`] = content;
+  const secrets = stackSecrets(f);
+  return Object.entries(places).filter(([, text]) => leaksIn(text, secrets).length > 0).map(([where]) => where);
 }
 
 /**
@@ -260,6 +279,8 @@ export interface FaultCampaign {
   cancellations: CancelRecord[];
   concurrent: ConcurrentRecord[];
   baselineStable: string[];
+  /** Where a secret was found at rest after the runs: a cluster object outside Secrets' data, or a file in Git. */
+  secretsAtRest: string[];
 }
 
 export interface CancelRecord {
@@ -423,7 +444,10 @@ export async function runFaultCampaign(f: FaultedStack, o: CampaignOptions): Pro
     log(`two bootstrap pipelines at once: ${runs.map(describeRun).join(' | ')}; re-run ${rerun.run.result}; ${diff.length ? `NOT CONVERGED: ${diff.join(', ')}` : 'converged'}`);
   }
   if (o.concurrent) concurrent.push(...await concurrentRegistrations(f, ['inventory', 'shipping'], log));
-  return { records, cancellations, concurrent, baselineStable };
+  // Secrets at rest, after every run: in the cluster outside Secrets' data, or in Git.
+  const atRest = await secretsAtRest(f);
+  log(`secrets at rest: ${atRest.length ? `FOUND in ${atRest.join(', ')}` : 'none in the cluster outside Secrets, none in Git'}`);
+  return { records, cancellations, concurrent, baselineStable, secretsAtRest: atRest };
 }
 
 /**
@@ -493,9 +517,13 @@ export function faultFigures(c: FaultCampaign): FaultFigures {
     cancelSecretFiles: c.cancellations.flatMap((x) => x.secretFiles),
     cancelSilent: c.cancellations.filter((x) => !x.saidWhatItDid).length,
     unclearErrors: [...all, ...c.cancellations.map((x) => x.rerun)].filter((r) => r.unclear).length + c.cancellations.filter((x) => x.unclear).length,
-    leaks: [...c.records.flatMap((r) => [r.faulted, r.rerun]), ...c.cancellations.map((x) => x.rerun), ...c.concurrent.flatMap((x) => [...x.runs, x.rerun])].flatMap((r) => r.leaks.map((l) => `${r.label}: ${l}`)),
+    leaks: [
+      ...c.secretsAtRest.map((where) => `a secret at rest in ${where}`),
+      ...[...c.records.flatMap((r) => [r.faulted, r.rerun]), ...c.cancellations.map((x) => x.rerun), ...c.concurrent.flatMap((x) => [...x.runs, x.rerun])].flatMap((r) => r.leaks.map((l) => `${r.label}: ${l}`)),
+    ],
     problems: [
       ...c.baselineStable.map((d) => `a second run without faults changed the state: ${d}`),
+      ...c.secretsAtRest.map((where) => `leak: a secret at rest in ${where}`),
       ...[...c.records.flatMap((r) => [r.faulted, r.rerun]), ...c.cancellations.map((x) => x.rerun), ...c.concurrent.flatMap((x) => [...x.runs, x.rerun])].flatMap((r) => r.leaks.map((l) => `leak: ${r.label}: ${l}`)),
       ...c.records.flatMap((r) => [...(r.faulted.unclear ? [`${r.label}: unclear error: ${r.faulted.unclear}`] : []), ...r.diff.map((d) => `${r.label} (drift ${r.drift}) not converged: ${d}`)]),
       ...c.cancellations.flatMap((x) => [...x.diff.map((d) => `${x.label} not converged: ${d}`), ...x.secretFiles.map((s) => `${x.label}: secret file left: ${s}`), ...(x.unclear ? [`${x.label}: ${x.unclear}`] : []), ...(x.saidWhatItDid ? [] : [`${x.label}: the canceled task did not say it was canceled`])]),
