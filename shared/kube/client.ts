@@ -100,7 +100,7 @@ export class KubeClient {
     const res = await this.open(spec, this.options.attemptTimeoutMs ?? 30_000);
     const body = await readAll(res);
     if (res.statusCode === 403 && await this.starting(spec.signal)) {
-      // Authorization refused nothing for good: it ran before its caches were filled. Nothing was changed.
+      // Not a final refusal: authorization ran before its caches were filled, and nothing was changed.
       const refused = KubeApiError.fromResponse(403, body);
       throw new KubeApiError(503, 'ServiceUnavailable', `the API server is still starting (not ready) and answered Forbidden: ${refused.apiMessage}`);
     }
