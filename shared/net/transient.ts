@@ -1,6 +1,7 @@
 // Azure DevOps calls that failed without being carried out are tried again a few times: a 429
-// (throttled: the request was refused, so even a write is safe to send again) and, where the
-// caller says the call is safe to repeat, 5xx answers and dropped connections.
+// (throttled: the request was refused, so even a write is safe to send again), a call whose route
+// could not be looked up (it was never sent) and, where the caller says the call is safe to
+// repeat, 5xx answers and dropped connections.
 
 const NETWORK = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN)\b|socket hang up/i;
 
@@ -17,6 +18,9 @@ export function isTransient(error: unknown, idempotent: boolean): boolean {
   const e = error as { statusCode?: number; code?: string; message?: string } | undefined;
   if (!e) return false;
   if (e.statusCode === 429) return true;
+  // The client found no route for the call, because the OPTIONS answer that lists the routes came
+  // without its body: the call itself was never sent, so even a write is safe to try again.
+  if (e.statusCode === undefined && /^Failed to find api location for area/.test(e.message ?? '')) return true;
   if (!idempotent) return false;
   return (e.statusCode !== undefined && e.statusCode >= 500 && e.statusCode !== 501) || NETWORK.test(`${e.code ?? ''} ${e.message ?? ''}`);
 }

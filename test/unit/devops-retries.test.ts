@@ -82,6 +82,15 @@ describe('AzureRepos location discovery', () => {
     expect((await repos.repository(project, 'platform-components'))?.name).toBe('platform-components');
     expect(devops.requests.slice(before).filter((r) => r.method === 'OPTIONS' && r.path.includes('/_apis/git')).length).toBeGreaterThanOrEqual(2);
   });
+
+  it('goes through after route listings without their body, for a write too (it was never sent)', async () => {
+    const { repos, repo, head } = await openPlatformRepo();
+    // A new client looks the routes up again; the first two answers come without a body.
+    const fresh = new AzureRepos({ organizationUrl: devops.collectionUrl, token: devops.systemAccessToken });
+    for (let i = 0; i < 2; i++) devops.injectFault({ method: 'OPTIONS', path: '/_apis/git', status: 200 });
+    const commit = await fresh.push(repo, 'main', head, 'Add a file', [{ path: 'systems/dev/z.yaml', action: 'add', content: 'z: 1\n' }]);
+    expect(await repos.head(repo, 'main')).toBe(commit);
+  });
 });
 
 describe("the pipeline's OIDC token request", () => {
