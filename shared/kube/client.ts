@@ -24,6 +24,8 @@ export interface KubeClientOptions {
   retry?: Partial<RetryOptions>;
   userAgent?: string;
   onRetry?: (what: string, error: unknown, delayMs: number, attempt: number) => void;
+  /** How long the server keeps one watch open before it is opened again (default 60 s). */
+  watchSeconds?: number;
 }
 
 /**
@@ -94,6 +96,10 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  get watchSeconds(): number {
+    return this.options.watchSeconds ?? 60;
   }
 
   private async attempt(spec: RequestSpec): Promise<string> {

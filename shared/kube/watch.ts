@@ -18,7 +18,9 @@ export interface WatchEvent {
 /**
  * Lists a collection, then watches it from that point, calling `onObject` with the current state
  * of each object (and `onDeleted`) until the signal aborts. A dropped watch resumes from the last
- * resourceVersion; an expired one ("410 Gone") lists again.
+ * resourceVersion; an expired one ("410 Gone") lists again. The server ends each watch after
+ * `client.watchSeconds`; one that outlives that by half again has gone silent (a proxy or load
+ * balancer kept the connection after the API server behind it went away) and is opened anew.
  */
 export async function listAndWatch(
   client: KubeClient,
@@ -40,8 +42,9 @@ export async function listAndWatch(
     }
     let gone = false;
     while (!signal.aborted && !gone) {
+      const silent = AbortSignal.any([signal, AbortSignal.timeout(Math.round(client.watchSeconds * 1500) + 5000)]);
       try {
-        await client.stream(collectionPath, { watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', fieldSelector: options.fieldSelector, timeoutSeconds: '300' }, signal, (line) => {
+        await client.stream(collectionPath, { watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', fieldSelector: options.fieldSelector, timeoutSeconds: String(client.watchSeconds) }, silent, (line) => {
           const event = JSON.parse(line) as WatchEvent;
           if (event.type === 'ERROR') {
             const status = event.object as unknown as { code?: number };
@@ -54,6 +57,7 @@ export async function listAndWatch(
         });
       } catch (error) {
         if (signal.aborted) return;
+        if (silent.aborted) continue;
         if (error instanceof KubeApiError && error.status === 410) gone = true;
         else if (!isRetryable(error)) throw error;
         else await sleep(200, signal).catch(() => undefined);

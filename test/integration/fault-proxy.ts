@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, issueCert } from '../platform/pki';
 
-export type Fault = { kind: 'status'; status: 403 | 429 | 500 | 502 | 503 | 504; retryAfter?: number } | { kind: 'reset' };
+export type Fault = { kind: 'status'; status: 403 | 429 | 500 | 502 | 503 | 504; retryAfter?: number } | { kind: 'reset' }
+  /** Answers 200 and then nothing, never ending: a watch whose proxy lost the server behind it. */
+  | { kind: 'silent' };
 
 /**
  * An HTTPS proxy in front of a real API server that injects faults: throttling, server errors,
@@ -56,6 +58,11 @@ export class FaultProxy {
       this.faultsInjected++;
       if (fault.kind === 'reset') {
         req.socket.destroy();
+        return;
+      }
+      if (fault.kind === 'silent') {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        res.flushHeaders();
         return;
       }
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };

@@ -404,6 +404,24 @@ describe('faults', () => {
     m.close();
   });
 
+  it('a watch gone silent is opened again once it outlives the time the server keeps a watch, and the wait ends', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { watchSeconds: 2 });
+    const [config] = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: later, namespace: ${namespace}}\ndata: {a: "1"}\n`);
+    proxy.only = /watch=1/;
+    proxy.queue.push({ kind: 'silent' });
+    const started = Date.now();
+    // Not there yet: the list finds nothing, the watch that would see it come is silent.
+    const waited = m.waitForReady([config!], { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await manager().applyAll([config!]);
+    await waited;
+    proxy.only = undefined;
+    expect(proxy.queue).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    m.close();
+  });
   it('gives up on a persistent failure with a clear error inside the deadline', async () => {
     proxy.always = { kind: 'status', status: 503 };
     const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem }, { retry: { baseDelayMs: 50, maxDelayMs: 400 } });
@@ -484,6 +502,34 @@ describe('manifest sources', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('an API server restart', () => {
+  it('does not lose a wait: the watch comes back and sees the object become ready', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const m = manager();
+    const [deployment] = parseManifests(`apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: restarted, namespace: ${namespace}}\nspec: {replicas: 1, selector: {matchLabels: {app: r}}, template: {metadata: {labels: {app: r}}, spec: {containers: [{name: c, image: x}]}}}\n`);
+    await m.applyAll([deployment!]);
+    // No controllers run here: the test writes the status a Deployment controller would.
+    const waited = m.waitForReady([deployment!], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await cp.restart('apiserver');
+    const live = await cp.api.get<KubeObject & { metadata: { generation: number } }>(`/apis/apps/v1/namespaces/${namespace}/deployments/restarted`);
+    const now = new Date().toISOString();
+    const put = await cp.api.request('PUT', `/apis/apps/v1/namespaces/${namespace}/deployments/restarted/status`, { body: { ...live, status: {
+      observedGeneration: live.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1,
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'ok', lastUpdateTime: now, lastTransitionTime: now },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ok', lastUpdateTime: now, lastTransitionTime: now },
+      ],
+    } } });
+    expect(put.status).toBe(200);
+    const started = Date.now();
+    await waited;
+    expect(Date.now() - started).toBeLessThan(20_000);
+    m.close();
+  }, 90_000);
 });
 
 describe('cancellation', () => {

@@ -132,6 +132,10 @@ export async function startFaultProxy(identify: HopIdentifier): Promise<FaultPro
       const { 'transfer-encoding': _te, ...rest } = up.headers;
       if (!cut) {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        // The server went away mid-answer (an API server restarted under a watch): so does the
+        // connection to the client, as a real proxy drops it.
+        up.on('aborted', () => res.socket?.destroy());
+        up.on('error', () => res.socket?.destroy());
         up.pipe(res);
         return;
       }
