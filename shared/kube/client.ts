@@ -75,7 +75,7 @@ export class KubeClient {
   /** Opens a streaming GET (a watch); lines are handed over as they arrive. */
   async stream(path: string, query: Record<string, string | undefined>, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
     const res = await this.open({ method: 'GET', path, query, signal }, 0);
-    if (res.statusCode! >= 300) throw KubeApiError.fromResponse(res.statusCode!, await readAll(res), header(res, 'retry-after'));
+    if (res.statusCode! >= 300) throw await this.failure(res, await readAll(res), signal);
     await new Promise<void>((resolve, reject) => {
       let buffer = '';
       res.setEncoding('utf8');
@@ -105,13 +105,18 @@ export class KubeClient {
   private async attempt(spec: RequestSpec): Promise<string> {
     const res = await this.open(spec, this.options.attemptTimeoutMs ?? 30_000);
     const body = await readAll(res);
-    if (res.statusCode === 403 && await this.starting(spec.signal)) {
-      // Not a final refusal: authorization ran before its caches were filled, and nothing was changed.
-      const refused = KubeApiError.fromResponse(403, body);
-      throw new KubeApiError(503, 'ServiceUnavailable', `the API server is still starting (not ready) and answered Forbidden: ${refused.apiMessage}`);
-    }
-    if (res.statusCode! >= 300) throw KubeApiError.fromResponse(res.statusCode!, body, header(res, 'retry-after'));
+    if (res.statusCode! >= 300) throw await this.failure(res, body, spec.signal);
     return body;
+  }
+
+  /** The error of an answer that is not a success. */
+  private async failure(res: IncomingMessage, body: string, signal?: AbortSignal): Promise<KubeApiError> {
+    const error = KubeApiError.fromResponse(res.statusCode!, body, header(res, 'retry-after'));
+    // Not a final refusal: authorization ran before its caches were filled, and nothing was changed.
+    if (error.status === 403 && await this.starting(signal)) {
+      return new KubeApiError(503, 'ServiceUnavailable', `the API server is still starting (not ready) and answered Forbidden: ${error.apiMessage}`);
+    }
+    return error;
   }
 
   /**

@@ -399,8 +399,17 @@ describe('faults', () => {
     expect(proxy.queue).toEqual([]);
     proxy.queue.push({ kind: 'status', status: 403 });
     const error = await m.get('v1', 'ConfigMap', 'starting', namespace).catch((e) => e);
-    proxy.only = undefined;
     expect(error.message).toBe(`ConfigMap/${namespace}/starting: Forbidden: injected 403`);
+    // A watch too: refused while the server is not ready, opened again once it is.
+    proxy.only = /watch=1|^\/readyz/;
+    proxy.queue.push({ kind: 'status', status: 403 }, { kind: 'status', status: 500 });
+    const [later] = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: starting-later, namespace: ${namespace}}\ndata: {a: "1"}\n`);
+    const waited = m.waitForReady([later!], { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await manager().applyAll([later!]);
+    expect((await waited).size).toBe(1);
+    expect(proxy.queue).toEqual([]);
+    proxy.only = undefined;
     m.close();
   });
 
