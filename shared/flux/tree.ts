@@ -78,7 +78,17 @@ export async function waitForTree(manager: ResourceManager, root: KubeObject, o:
       for (const { object } of live) await request(object);
       const readyAt = new Map<string, number>();
       const latest = new Map<string, KubeObject>();
-      const readiness = (x: KubeObject): Readiness => reconciledSince(tokens.get(refOf(x)) ?? '', atRevision(x))(x);
+      const askedAgain = new Map<string, number>();
+      const readiness = (x: KubeObject): Readiness => {
+        const r = reconciledSince(tokens.get(refOf(x)) ?? '', atRevision(x))(x);
+        const times = askedAgain.get(refOf(x)) ?? 0;
+        if (r.state !== 'failed' || times >= 2 || !waitedForWhatWasGoing(r.message)) return r;
+        // The next attempt applies them anew: ask for it now instead of failing on what heals.
+        askedAgain.set(refOf(x), times + 1);
+        o.log(`${refOf(x)}: what it waits for was being deleted when it applied it; asking it to reconcile again.`);
+        void request(x).catch(() => undefined);
+        return { state: 'pending', message: `asked to reconcile again (${r.message})` };
+      };
       try {
         await manager.waitForReady(live.map((l) => l.object), {
           timeoutMs: Math.max(1000, deadline - Date.now()),
@@ -117,6 +127,18 @@ export async function waitForTree(manager: ResourceManager, root: KubeObject, o:
     level = next;
   }
   return nodes;
+}
+
+/**
+ * A health check that timed out on objects that were gone or going when Flux applied them: team
+ * namespaces still terminating after a prune (the root Kustomization was deleted and everything it
+ * applied with it) are NotFound by the time the check looks. Flux's next attempt creates them anew.
+ */
+export function waitedForWhatWasGoing(message: string): boolean {
+  const waited = /timeout waiting for: \[(.*)\]/.exec(message)?.[1];
+  if (!waited) return false;
+  const states = [...waited.matchAll(/status: '([^']+)'/g)].map((m) => m[1]);
+  return states.length > 0 && states.every((state) => state === 'NotFound' || state === 'Terminating');
 }
 
 /** The Flux appliers in an object's inventory (ids are namespace_name_group_kind). */

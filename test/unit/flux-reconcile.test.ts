@@ -2,6 +2,7 @@
 // something else (a dependency, its source, a chart not built yet), which is no failure of this attempt.
 import { describe, expect, it } from 'vitest';
 import { appliedRevision, reconciledSince } from '../../shared/flux/reconcile';
+import { waitedForWhatWasGoing } from '../../shared/flux/tree';
 import type { KubeObject } from '../../shared/kube/objects';
 
 const TOKEN = '2026-01-01T00:00:00Z';
@@ -47,5 +48,15 @@ describe('appliedRevision', () => {
       const r = appliedRevision(REVISION)(kustomization('False', reason, "dependency 'flux-system/infrastructure' is not ready", { applied: 'main@sha1:old', attempted: REVISION }));
       expect(r?.state, reason).toBe('pending');
     }
+  });
+});
+
+describe('waitedForWhatWasGoing', () => {
+  it('tells a health check that timed out on objects still being deleted from one that failed on live objects', () => {
+    expect(waitedForWhatWasGoing("ReconciliationFailed: timeout waiting for: [Namespace/billing status: 'NotFound', Namespace/orders status: 'NotFound']")).toBe(true);
+    expect(waitedForWhatWasGoing("ReconciliationFailed: timeout waiting for: [Namespace/billing status: 'NotFound', Namespace/payments status: 'Terminating']\nNamespace/orders created")).toBe(true);
+    expect(waitedForWhatWasGoing("ReconciliationFailed: timeout waiting for: [Deployment/apps/web status: 'InProgress', Namespace/apps status: 'NotFound']")).toBe(false);
+    expect(waitedForWhatWasGoing("ReconciliationFailed: timeout waiting for: [Deployment/apps/web status: 'Failed']")).toBe(false);
+    expect(waitedForWhatWasGoing('ReconciliationFailed: ConfigMap/tree-apps/broken dry-run failed')).toBe(false);
   });
 });
