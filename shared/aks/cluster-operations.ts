@@ -37,17 +37,21 @@ async function settledCluster(client: Client, t: ClusterTarget, o: OperationCont
   const what = `Waiting for the running operation on cluster ${t.name}`;
   o.log(`Cluster ${t.name} is ${live.provisioningState}: an earlier operation is still running; waiting for it to end first.`);
   const report = progressReporter(what, 'wait', o);
-  const signal = o.deadline.signal(o.signal);
-  while (live && !isSettled(live)) {
-    report(live.provisioningState ?? 'running');
-    try {
-      await sleep(o.pollIntervalMs, undefined, { signal });
-    } catch (error) {
-      throw stopReason(error, what, o) ?? error;
+  const deadline = o.deadline.signal(o.signal);
+  try {
+    while (live && !isSettled(live)) {
+      report(live.provisioningState ?? 'running');
+      try {
+        await sleep(o.pollIntervalMs, undefined, { signal: deadline.signal });
+      } catch (error) {
+        throw stopReason(error, what, o) ?? error;
+      }
+      live = await getCluster(client, t, o);
     }
-    live = await getCluster(client, t, o);
+    return live;
+  } finally {
+    deadline.clear();
   }
-  return live;
 }
 
 async function targetVersion(client: Client, spec: ClusterSpec, current: string | undefined, o: OperationContext): Promise<{ version: string; list: KubernetesVersionListResult }> {

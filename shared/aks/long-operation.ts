@@ -1,4 +1,5 @@
 import type { OperationState, PollerLike } from '@azure/core-lro';
+import { type TimeoutSignal, timeoutSignal } from '../net/timeout-signal';
 import { TaskError } from '../pipeline/errors';
 import { azureError } from './errors';
 
@@ -22,9 +23,9 @@ export class Deadline {
     this.at = Date.now() + timeoutMs;
   }
 
-  /** The cancel signal combined with what is left of the timeout. */
-  signal(cancel: AbortSignal): AbortSignal {
-    return AbortSignal.any([cancel, AbortSignal.timeout(Math.max(1, this.at - Date.now()))]);
+  /** The cancel signal combined with what is left of the timeout; clear it once the wait ends. */
+  signal(cancel: AbortSignal): TimeoutSignal {
+    return timeoutSignal(Math.max(1, this.at - Date.now()), cancel);
   }
 
   get passed(): boolean {
@@ -69,7 +70,8 @@ export async function runLongOperation<T>(
 ): Promise<T> {
   const started = Date.now();
   const report = progressReporter(what, kind, o);
-  const abortSignal = o.deadline.signal(o.signal);
+  const deadline = o.deadline.signal(o.signal);
+  const abortSignal = deadline.signal;
   try {
     const poller = start({ updateIntervalInMs: o.pollIntervalMs, abortSignal });
     poller.onProgress((state) => report(state.status));
@@ -78,6 +80,8 @@ export async function runLongOperation<T>(
     return result;
   } catch (error) {
     throw stopReason(error, what, o) ?? azureError(error, what);
+  } finally {
+    deadline.clear();
   }
 }
 

@@ -1,3 +1,4 @@
+import { timeoutSignal } from '../net/timeout-signal';
 import { applyStaged, type ApplyOptions } from './apply';
 import type { ChangeSet } from './changeset';
 import { deleteObjects } from './delete';
@@ -83,10 +84,14 @@ export class ResourceManager {
    * Secrets certificate: `service` is "[scheme:]name[:port]"; returns the body's non-empty lines.
    */
   async serviceProxyGet(namespace: string, service: string, path: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
-    const signals = [AbortSignal.timeout(options.timeoutMs ?? 10_000), ...(options.signal ? [options.signal] : [])];
+    const timed = timeoutSignal(options.timeoutMs ?? 10_000, options.signal);
     const lines: string[] = [];
     const proxyPath = `/api/v1/namespaces/${namespace}/services/${service}/proxy/${path.replace(/^\/+/, '')}`;
-    await this.engine.client.stream(proxyPath, {}, AbortSignal.any(signals), (line) => lines.push(line));
+    try {
+      await this.engine.client.stream(proxyPath, {}, timed.signal, (line) => lines.push(line));
+    } finally {
+      timed.clear();
+    }
     return lines.join('\n');
   }
 

@@ -1,3 +1,4 @@
+import { timeoutSignal } from '../net/timeout-signal';
 import type { KubeClient } from './client';
 import { KubeApiError } from './errors';
 import type { KubeObject } from './objects';
@@ -42,9 +43,9 @@ export async function listAndWatch(
     }
     let gone = false;
     while (!signal.aborted && !gone) {
-      const silent = AbortSignal.any([signal, AbortSignal.timeout(Math.round(client.watchSeconds * 1500) + 5000)]);
+      const silent = timeoutSignal(Math.round(client.watchSeconds * 1500) + 5000, signal);
       try {
-        await client.stream(collectionPath, { watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', fieldSelector: options.fieldSelector, timeoutSeconds: String(client.watchSeconds) }, silent, (line) => {
+        await client.stream(collectionPath, { watch: '1', resourceVersion: rv, allowWatchBookmarks: 'true', fieldSelector: options.fieldSelector, timeoutSeconds: String(client.watchSeconds) }, silent.signal, (line) => {
           const event = JSON.parse(line) as WatchEvent;
           if (event.type === 'ERROR') {
             const status = event.object as unknown as { code?: number };
@@ -57,10 +58,12 @@ export async function listAndWatch(
         });
       } catch (error) {
         if (signal.aborted) return;
-        if (silent.aborted) continue;
+        if (silent.signal.aborted) continue;
         if (error instanceof KubeApiError && error.status === 410) gone = true;
         else if (!isRetryable(error)) throw error;
         else await sleep(200, signal).catch(() => undefined);
+      } finally {
+        silent.clear();
       }
     }
   }

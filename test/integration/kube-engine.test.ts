@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterAccess } from '../../shared/kube/access';
 import { ApplyValidationError } from '../../shared/kube/apply';
 import { KubeClient } from '../../shared/kube/client';
@@ -16,6 +16,7 @@ import { ResourceManager } from '../../shared/kube/resource-manager';
 import { auditEvents, waitForAuditEvents, type AuditEvent } from '../platform/audit-log';
 import { startControlPlane, type ControlPlane } from '../platform/control-plane';
 import { FaultProxy } from './fault-proxy';
+import { collectGarbage } from '../gc';
 
 let cp: ControlPlane;
 let access: ClusterAccess;
@@ -324,6 +325,12 @@ describe('faults', () => {
     proxy = await new FaultProxy({ server: cp.server, caPem: cp.caPem }).start();
   });
   afterAll(async () => proxy?.stop());
+  // A failed test must not leave its faults to the next one.
+  afterEach(() => {
+    proxy.queue.length = 0;
+    proxy.always = undefined;
+    proxy.only = undefined;
+  });
 
   it('retries throttling (honouring Retry-After), 503s and dropped connections', async () => {
     const namespace = ns();
@@ -425,6 +432,8 @@ describe('faults', () => {
     const waited = m.waitForReady([config!], { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 500));
     await manager().applyAll([config!]);
+    // The guard that ends the silent watch must outlive a garbage collection.
+    collectGarbage();
     await waited;
     proxy.only = undefined;
     expect(proxy.queue).toEqual([]);

@@ -18,6 +18,7 @@ import { InputError, TaskError } from '../../shared/pipeline/errors';
 import { startAzureEmulators, type AzureEmulators } from '../emulators/azure-emulators';
 import { createFakeClusters } from '../emulators/fake-cluster-factory';
 import { trustEmulatorCa } from '../emulators/trust-emulator-ca';
+import { collectGarbage } from '../gc';
 
 trustEmulatorCa();
 
@@ -69,6 +70,8 @@ describe('long AKS operations', () => {
     emulators.arm.setOperationDelay(1500);
     try {
       const first = context(600);
+      // The timeout must outlive a garbage collection while the operation runs.
+      setTimeout(collectGarbage, 200);
       const error = await createOrUpdateCluster(client, { resourceGroup: 'rg', name: 'slow' }, spec, first.o).catch((e) => e);
       expect(error).toBeInstanceOf(TaskError);
       expect(error.message).toBe("Creating cluster slow did not finish within the timeout of 1 second (input 'timeoutMinutes'); the operation goes on in Azure.");
