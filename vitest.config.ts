@@ -12,6 +12,7 @@ export default defineConfig({
     reporters: ['default', './test/closing-line-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    setupFiles: ['test/agent/job-folders-cleanup.ts'],
     projects: [
       {
         extends: true,

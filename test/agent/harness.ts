@@ -57,15 +57,22 @@ let unpacked: string | undefined;
 
 /**
  * The job folders this process made (Agent.TempDirectory, the unpacked vsix): removed when it
- * exits, as the agent cleans its temp folder at the job's end, so tests may look into them until
- * then and nothing (kubeconfigs of long-gone clusters) piles up in /tmp.
+ * exits, or after each test file (test/agent/job-folders-cleanup.ts: vitest's workers end without
+ * an exit event), as the agent cleans its temp folder at the job's end. Tests may look into them
+ * until then, and nothing (kubeconfigs of long-gone clusters) piles up in /tmp.
  */
 const jobFolders = new Set<string>();
 function jobFolder(prefix: string): string {
-  if (jobFolders.size === 0) process.once('exit', () => { for (const dir of jobFolders) rmSync(dir, { recursive: true, force: true }); });
+  if (jobFolders.size === 0) process.once('exit', removeJobFolders);
   const dir = mkdtempSync(join(tmpdir(), prefix));
   jobFolders.add(dir);
   return dir;
+}
+
+export function removeJobFolders(): void {
+  for (const dir of jobFolders) rmSync(dir, { recursive: true, force: true });
+  jobFolders.clear();
+  unpacked = undefined;
 }
 
 /** Unpacks dist/*.vsix once per test process, as the agent lays out a downloaded task. */

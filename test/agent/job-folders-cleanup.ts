@@ -1,0 +1,5 @@
+// Removes the job folders the agent harness made once a test file ends (vitest setup file).
+import { afterAll } from 'vitest';
+import { removeJobFolders } from './harness';
+
+afterAll(removeJobFolders);
