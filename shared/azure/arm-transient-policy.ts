@@ -17,7 +17,7 @@ export interface ArmTransientOptions {
 const repeatable = (request: PipelineRequest) => request.method !== 'POST' || /\/list\w*Credentials?(\?|$)/i.test(new URL(request.url).pathname);
 
 /** The body of the answer could not be read to its end: the connection dropped or stalled half-way. */
-export function isCutOff(error: unknown): boolean {
+function isCutOff(error: unknown): boolean {
   const e = error as { name?: string; code?: string; message?: string } | undefined;
   return e?.name === 'RestError' && e.code === 'PARSE_ERROR' && /reading response/i.test(e.message ?? '');
 }
