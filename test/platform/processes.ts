@@ -7,6 +7,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
+const REGISTRY = Symbol.for('aks-gitops-tasks.platform-processes');
+
 export interface StartOptions {
   /** Shown in errors and log headers. */
   name: string;
@@ -29,10 +31,16 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-const live = new Map<number, ChildProcess>();
-const dirsToRemove = new Set<string>();
-let hooksInstalled = false;
-let shuttingDown = false;
+interface Registry {
+  live: Map<number, ChildProcess>;
+  dirsToRemove: Set<string>;
+  hooksInstalled: boolean;
+  shuttingDown: boolean;
+}
+// One per Node process, though vitest loads this module anew for each test file: hooks are
+// installed once and see the processes of every file.
+const registry: Registry = ((globalThis as { [REGISTRY]?: Registry })[REGISTRY] ??= { live: new Map(), dirsToRemove: new Set(), hooksInstalled: false, shuttingDown: false });
+const { live, dirsToRemove } = registry;
 
 const hasSetpriv = (() => {
   const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
@@ -41,7 +49,7 @@ const hasSetpriv = (() => {
 
 /** Kill every process this Node process started and remove registered temp folders, synchronously. */
 export function killAllSync(): void {
-  shuttingDown = true;
+  registry.shuttingDown = true;
   const pids = [...live.keys()];
   for (const pid of pids) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
@@ -67,8 +75,8 @@ function isRunning(pid: number): boolean {
 }
 
 function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
+  if (registry.hooksInstalled) return;
+  registry.hooksInstalled = true;
   // Prepended: vitest's own exit and signal handlers call process.exit() themselves, after
   // which no later listener would run.
   process.prependOnceListener('exit', killAllSync);
@@ -98,7 +106,7 @@ export function removeAtExit(dir: string): () => void {
 
 export function startProcess(opts: StartOptions): ManagedProcess {
   installExitHooks();
-  if (shuttingDown) throw new Error(`not starting ${opts.name}: the platform is shutting down`);
+  if (registry.shuttingDown) throw new Error(`not starting ${opts.name}: the platform is shutting down`);
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const fd = openSync(opts.logFile, 'a');
   writeSync(fd, `\n===== ${new Date().toISOString()} start ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
