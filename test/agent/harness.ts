@@ -61,9 +61,14 @@ let unpacked: string | undefined;
  * an exit event), as the agent cleans its temp folder at the job's end. Tests may look into them
  * until then, and nothing (kubeconfigs of long-gone clusters) piles up in /tmp.
  */
-const jobFolders = new Set<string>();
+// One set per Node process (vitest loads this module anew for each test file), with one exit hook.
+const JOB_FOLDERS = Symbol.for('aks-gitops-tasks.job-folders');
+const jobFolders: Set<string> = ((globalThis as { [JOB_FOLDERS]?: Set<string> })[JOB_FOLDERS] ??= (() => {
+  process.once('exit', () => removeJobFolders());
+  return new Set<string>();
+})());
+
 function jobFolder(prefix: string): string {
-  if (jobFolders.size === 0) process.once('exit', removeJobFolders);
   const dir = mkdtempSync(join(tmpdir(), prefix));
   jobFolders.add(dir);
   return dir;
