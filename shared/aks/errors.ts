@@ -119,7 +119,7 @@ export function azureError(error: unknown, action: string): unknown {
   if (e?.code && e.statusCode === undefined && /^E[A-Z_]+$/.test(e.code)) {
     return new TaskError(`${action} failed: Azure Resource Manager could not be reached: ${e.message}`, NETWORK_HINT, { cause: error });
   }
-  // An answer cut off or stalled half-way, still so after the retries (arm-transient-policy.ts).
+  // An answer cut off or stalled half-way, still so after the retries (azure/transient-policy.ts).
   if (e?.name === 'RestError' && e.statusCode === undefined) {
     return new TaskError(`${action} failed: the answer of Azure Resource Manager could not be read (${e.message})`, 'The connection dropped while the answer came; run the step again. If it keeps happening, check the agent\'s proxy and network.', { cause: error });
   }

@@ -2,7 +2,7 @@
 // 25.x the URL comes from `endpoint` and the token scope from `credentials.scopes` (baseUri and
 // $host are ignored), so both must be set for anything but the public cloud.
 import { ContainerServiceClient } from '@azure/arm-containerservice';
-import { armTransientPolicy } from './arm-transient-policy.js';
+import { armRepeatable, transientPolicy } from './transient-policy.js';
 import { azureProxyOptions, type ProxySettings } from '../net/proxy.js';
 import type { AzureCredentials, RetryOptions } from './credential-from-service-connection.js';
 
@@ -23,7 +23,7 @@ export function armClient(
     credentials: { scopes: [azure.armScope] },
     ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
     // Per try, next to the transport: it sees the raw 429 and the cut-off body the SDK's retries skip.
-    additionalPolicies: [{ policy: armTransientPolicy({ maxRetries: options.retryOptions?.maxRetries, retryDelayInMs: options.retryOptions?.retryDelayInMs }), position: 'perRetry' }],
+    additionalPolicies: [{ policy: transientPolicy({ maxRetries: options.retryOptions?.maxRetries, retryDelayInMs: options.retryOptions?.retryDelayInMs, repeatable: armRepeatable }), position: 'perRetry' }],
     ...(options.userAgentPrefix ? { userAgentOptions: { userAgentPrefix: options.userAgentPrefix } } : {}),
     ...withProxy(azureProxyOptions(azure.resourceManagerUrl, options.proxy)),
   });

@@ -12,6 +12,7 @@ import {
 import { cloudByName, isKnownAuthorityHost } from './clouds.js';
 import { requestPipelineOidcToken, type PipelineOidcRequest } from './pipeline-oidc-token.js';
 import { requiredValue, valueOf, type AzureRmConnection } from './service-connection.js';
+import { transientPolicy } from './transient-policy.js';
 import { azureProxyOptions, type ProxySettings } from '../net/proxy.js';
 
 /** The AKS AAD server application; a token for this scope authenticates to Entra-enabled clusters. */
@@ -128,7 +129,10 @@ export function credentialFromServiceConnection(connection: AzureRmConnection, o
   const authorityHost = authorityHostOf(connection, tenantId);
   const disableInstanceDiscovery = !isKnownAuthorityHost(authorityHost);
   const proxyOptions = azureProxyOptions(authorityHost, options.proxy);
-  const common = { authorityHost, disableInstanceDiscovery, ...(retryOptions ? { retryOptions } : {}), ...(proxyOptions ? { proxyOptions } : {}) };
+  // Per try, as for Resource Manager: a 429 without Retry-After or a token answer cut off half-way
+  // would otherwise end the sign-in at once.
+  const transient = { policy: transientPolicy({ maxRetries: retryOptions?.maxRetries, retryDelayInMs: retryOptions?.retryDelayInMs, repeatable: () => true }), position: 'perRetry' as const };
+  const common = { authorityHost, disableInstanceDiscovery, additionalPolicies: [transient], ...(retryOptions ? { retryOptions } : {}), ...(proxyOptions ? { proxyOptions } : {}) };
 
   let credential: TokenCredential;
   let clientId: string | undefined;
@@ -158,7 +162,7 @@ export function credentialFromServiceConnection(connection: AzureRmConnection, o
     }, common);
   } else {
     clientId = valueOf(connection.authParams, 'serviceprincipalid') ?? valueOf(connection.data, 'msiClientId');
-    credential = new ManagedIdentityCredential({ ...(clientId ? { clientId } : {}), ...(retryOptions ? { retryOptions } : {}) });
+    credential = new ManagedIdentityCredential({ ...(clientId ? { clientId } : {}), additionalPolicies: [transient], ...(retryOptions ? { retryOptions } : {}) });
   }
 
   return {

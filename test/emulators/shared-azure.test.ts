@@ -152,6 +152,22 @@ describe('shared/azure: service connection to credential', () => {
     }
   });
 
+  it("signs in through Entra ID's transient faults: a 429 without Retry-After and answers cut off half-way, metadata and token alike", async () => {
+    const id = randomUUID();
+    const app = emulators.entra.addApp({ tenantId: emulators.tenantId, clientId: randomUUID(), secret: 'through-faults' });
+    const env = agentEnvironment(id, `${emulators.arm.url}/`, 'ServicePrincipal', { tenantid: emulators.tenantId, serviceprincipalid: app.clientId, serviceprincipalkey: 'through-faults' }, data);
+    const tokens = () => emulators.entra.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
+    const before = tokens();
+    emulators.entra.injectFault({ path: 'openid-configuration', status: 429, body: { error: 'too_many_requests' } });
+    emulators.entra.injectFault({ path: 'openid-configuration', cut: true });
+    emulators.entra.injectFault({ path: '/oauth2/v2.0/token', status: 429, body: { error: 'too_many_requests' } });
+    emulators.entra.injectFault({ path: '/oauth2/v2.0/token', cut: true });
+    const { versions } = await versionsThrough(connectionFromAgentEnvironment(env, id), { retryOptions: fastRetries });
+    expect(versions.values?.length).toBeGreaterThan(0);
+    // The two faulted token requests and the one that got the token.
+    expect(tokens() - before).toBe(3);
+  });
+
   it('surfaces Entra ID refusals with their AADSTS code', async () => {
     const id = randomUUID();
     const app = emulators.entra.addApp({ tenantId: emulators.tenantId, clientId: randomUUID(), secret: 'right' });

@@ -1,20 +1,23 @@
-// Two failures the Azure SDK's own retry policy gives up on at once, though Resource Manager did
-// not refuse anything: a 429 that came without Retry-After (throttling answered by a gateway or a
+// Two failures the Azure SDK's own retry policy gives up on at once, though the service did not
+// refuse anything: a 429 that came without Retry-After (throttling answered by a gateway or a
 // proxy), and an answer whose body was cut off or stalled ("Error reading response as text").
-// Both are sent again after a back-off. A cut-off answer is sent again only for requests that are
-// safe to repeat: every ARM verb but POST is idempotent, and the POSTs this extension makes are the
-// credential reads (list*Credential).
+// Both are sent again after a back-off; a cut-off answer only for a request safe to repeat, as the
+// caller says: Resource Manager's verbs but POST and its credential reads (list*Credential), and
+// every request of Entra ID's token flow (a second token is as good as the first).
 import { setTimeout as wait } from 'node:timers/promises';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 
-export interface ArmTransientOptions {
+export interface TransientOptions {
   /** Tries after the first (default 4). */
   maxRetries?: number;
   /** First back-off; doubles each try (default 1 s, at most 16 s). */
   retryDelayInMs?: number;
+  /** Whether a request whose answer was cut off may be sent again (default: every verb but POST). */
+  repeatable?: (request: PipelineRequest) => boolean;
 }
 
-const repeatable = (request: PipelineRequest) => request.method !== 'POST' || /\/list\w*Credentials?(\?|$)/i.test(new URL(request.url).pathname);
+/** Resource Manager: every verb but POST is idempotent; the POSTs this extension makes read credentials. */
+export const armRepeatable = (request: PipelineRequest) => request.method !== 'POST' || /\/list\w*Credentials?(\?|$)/i.test(new URL(request.url).pathname);
 
 /** The body of the answer could not be read to its end: the connection dropped or stalled half-way. */
 function isCutOff(error: unknown): boolean {
@@ -22,11 +25,12 @@ function isCutOff(error: unknown): boolean {
   return e?.name === 'RestError' && e.code === 'PARSE_ERROR' && /reading response/i.test(e.message ?? '');
 }
 
-export function armTransientPolicy(options: ArmTransientOptions = {}): PipelinePolicy {
+export function transientPolicy(options: TransientOptions = {}): PipelinePolicy {
   const maxRetries = options.maxRetries ?? 4;
   const base = options.retryDelayInMs ?? 1000;
+  const repeatable = options.repeatable ?? ((request: PipelineRequest) => request.method !== 'POST');
   return {
-    name: 'armTransientPolicy',
+    name: 'transientPolicy',
     async sendRequest(request, next): Promise<PipelineResponse> {
       for (let attempt = 0; ; attempt++) {
         try {
