@@ -19,14 +19,18 @@ const ready = (o: KubeObject) => statusOf(o).conditions?.find((c) => c.type === 
  * Readiness of a Flux object after a reconcile request (`flux reconcile` sets the requestedAt
  * annotation; the controller echoes it in lastHandledReconcileAt): ready when it handled our
  * request at the current generation and Ready=True, failed when it handled it and Ready=False.
- * Before that, earlier failures do not count: they are what the request retries.
+ * Before that, earlier failures do not count: they are what the request retries. A request made
+ * after ours (another pipeline's, on the same cluster) replaces it in the annotation, and the
+ * controller may handle only that one: as it came later, handling it answers ours too.
  */
 export function reconciledSince(token: string, extra?: (o: KubeObject) => Readiness | undefined) {
   return (o: KubeObject): Readiness => {
     const s = statusOf(o);
     const cond = ready(o);
     const message = cond ? `${cond.reason ?? cond.status}${cond.message ? `: ${cond.message.trim()}` : ''}` : 'waiting for the controller';
-    if (s.lastHandledReconcileAt !== token) return { state: 'pending', message: `waiting for the reconcile request to be handled (${message})` };
+    const current = o.metadata.annotations?.[REQUESTED_AT];
+    const handled = s.lastHandledReconcileAt !== undefined && (s.lastHandledReconcileAt === token || (current !== token && s.lastHandledReconcileAt === current));
+    if (!handled) return { state: 'pending', message: `waiting for the reconcile request to be handled (${message})` };
     // The caller's rule comes first: a Kustomization may handle the request before its source
     // has the new revision, and fail on the old one.
     const verdict = extra?.(o);

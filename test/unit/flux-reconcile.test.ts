@@ -21,6 +21,18 @@ describe('reconciledSince', () => {
     expect(reconciledSince(TOKEN)(helmRelease('DependencyNotReady')).state).toBe('pending');
   });
 
+  it('takes a request made after ours (another pipeline asked too) as handling ours, and nothing handled before it', () => {
+    const LATER = '2026-01-01T00:00:05Z';
+    const asked = (annotation: string, handled: string): KubeObject => {
+      const o = helmRelease('InstallSucceeded', 'True');
+      return { ...o, metadata: { ...o.metadata, annotations: { 'reconcile.fluxcd.io/requestedAt': annotation } }, status: { ...(o.status as object), lastHandledReconcileAt: handled } };
+    };
+    expect(reconciledSince(TOKEN)(asked(LATER, LATER)).state).toBe('ready');
+    expect(reconciledSince(TOKEN)(asked(LATER, TOKEN)).state).toBe('ready');
+    expect(reconciledSince(TOKEN)(asked(TOKEN, '2025-12-31T23:59:00Z')).state).toBe('pending');
+    expect(reconciledSince(TOKEN)(asked(LATER, '2025-12-31T23:59:00Z')).state).toBe('pending');
+  });
+
   it('fails on a failed install and is ready once Ready is True', () => {
     expect(reconciledSince(TOKEN)(helmRelease('InstallFailed'))).toEqual({ state: 'failed', message: 'InstallFailed: InstallFailed message' });
     expect(reconciledSince(TOKEN)(helmRelease('InstallSucceeded', 'True')).state).toBe('ready');
