@@ -161,27 +161,35 @@ export async function secretsAtRest(f: FaultedStack): Promise<string[]> {
 
 /**
  * The state once Flux has caught up: a pipeline ends when the tasks are done, but Flux goes on
- * applying what they committed (RegisterSystem's commits come after FluxBootstrap's wait). So Flux
- * is asked to reconcile now (as `flux reconcile` does), and the state is read once its source and
- * every Kustomization of flux-system have applied the platform repository's head and two reads a
- * few seconds apart agree (or after `timeoutMs`, as it is then).
+ * applying what they committed (RegisterSystem's commits come after FluxBootstrap's wait), and
+ * repairs what a task re-created without Flux's labels. So Flux is asked to reconcile now (as
+ * `flux reconcile` does), and the state is read once every Kustomization of flux-system has handled
+ * one of those requests, is Ready and has applied the platform repository's head, and two reads a
+ * few seconds apart agree (or after `timeoutMs`, as it is then). The head alone is not enough: it
+ * is often the revision applied before the run, so it says nothing of a reconcile since.
  */
 export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promise<Snapshot> {
   const until = Date.now() + timeoutMs;
   const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
   const api = f.stack.clusters.cluster(resourceGroup, name)?.api;
   const head = `${PLATFORM_BRANCH}@sha1:${await f.stack.repos.head('platform-components', PLATFORM_BRANCH)}`;
-  const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } };
+  const requests = new Set<string>();
   const ask = async () => {
     if (!api) return;
+    const at = new Date().toISOString();
+    requests.add(at);
+    const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': at } } };
     await api.patch('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system', requestedAt).catch(() => undefined);
     const ks = await api.get<{ items: KubeObject[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] as KubeObject[] }));
     for (const k of ks.items) await api.patch(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${k.metadata.name}`, requestedAt).catch(() => undefined);
   };
   const caughtUp = async () => {
     if (!api) return true;
-    const ks = await api.get<{ items: (KubeObject & { status?: { lastAppliedRevision?: string } })[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] }));
-    return ks.items.length > 0 && ks.items.every((k) => k.status?.lastAppliedRevision === head);
+    type Status = { lastAppliedRevision?: string; lastHandledReconcileAt?: string; conditions?: { type: string; status: string }[] };
+    const ks = await api.get<{ items: (KubeObject & { status?: Status })[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] }));
+    return ks.items.length > 0 && ks.items.every((k) => k.status?.lastAppliedRevision === head
+      && requests.has(k.status.lastHandledReconcileAt ?? '')
+      && k.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   };
   await ask();
   let asked = Date.now();
