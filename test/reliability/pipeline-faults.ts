@@ -18,6 +18,7 @@ import { taskCatalog } from '../pipeline/task-catalog';
 import type { KubeObject } from '../platform/kube-api';
 import { shownOutput, STACK } from './bad-inputs';
 import { armSnapshot, clusterSnapshot, gitSnapshot, snapshotDiff, type Snapshot } from './converged-state';
+import { appliedRevision, reconciledSince, REQUESTED_AT } from '../../shared/flux/reconcile';
 import { addCounts, clusterCaFiles, emptyCounts, type FaultCounts, type FaultPlan, type Hop, seededRandom, startFaultProxy, type FaultProxy } from './faults';
 import type { FaultFigures } from './report';
 
@@ -165,39 +166,64 @@ export async function secretsAtRest(f: FaultedStack): Promise<string[]> {
  * repairs what a task re-created without Flux's labels. So Flux is asked to reconcile now (as
  * `flux reconcile` does), and the state is read once every Kustomization of flux-system has handled
  * one of those requests, is Ready and has applied the platform repository's head, and two reads a
- * few seconds apart agree (or after `timeoutMs`, as it is then). The head alone is not enough: it
- * is often the revision applied before the run, so it says nothing of a reconcile since.
+ * few seconds apart agree. The head alone is not enough: it is often the revision applied before
+ * the run, so it says nothing of a reconcile since.
+ *
+ * A Kustomization that found a dependency not Ready (it handled the request while the dependency
+ * was handling its own) waits for Flux's dependency requeue; it is asked again once the dependency
+ * has caught up, as FluxBootstrap's tree wait does. Asking everything again instead would put the
+ * dependency back in progress each time, and the dependent would never see it Ready.
+ *
+ * After `timeoutMs` the state is read as it is, with an entry saying what Flux had not done, so a
+ * difference it causes says why.
  */
 export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promise<Snapshot> {
   const until = Date.now() + timeoutMs;
   const { resourceGroup, name } = f.stack.landingZone.clusters[0]!;
   const api = f.stack.clusters.cluster(resourceGroup, name)?.api;
   const head = `${PLATFORM_BRANCH}@sha1:${await f.stack.repos.head('platform-components', PLATFORM_BRANCH)}`;
-  const requests = new Set<string>();
-  const ask = async () => {
-    if (!api) return;
-    const at = new Date().toISOString();
-    requests.add(at);
-    const requestedAt = { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': at } } };
-    await api.patch('/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system', requestedAt).catch(() => undefined);
-    const ks = await api.get<{ items: KubeObject[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] as KubeObject[] }));
-    for (const k of ks.items) await api.patch(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${k.metadata.name}`, requestedAt).catch(() => undefined);
+  // The request last made to each object, and when.
+  const asked = new Map<string, { token: string; at: number }>();
+  const ask = async (path: string) => {
+    const token = new Date().toISOString();
+    asked.set(path, { token, at: Date.now() });
+    await api?.patch(path, { metadata: { annotations: { [REQUESTED_AT]: token } } }).catch(() => undefined);
   };
-  const caughtUp = async () => {
-    if (!api) return true;
-    type Status = { lastAppliedRevision?: string; lastHandledReconcileAt?: string; conditions?: { type: string; status: string }[] };
-    const ks = await api.get<{ items: (KubeObject & { status?: Status })[] }>('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations').catch(() => ({ items: [] }));
-    return ks.items.length > 0 && ks.items.every((k) => k.status?.lastAppliedRevision === head
-      && requests.has(k.status.lastHandledReconcileAt ?? '')
-      && k.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  const kustomizations = '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations';
+  const pathOf = (k: KubeObject) => `${kustomizations}/${k.metadata.name}`;
+  const judge = (k: KubeObject) => reconciledSince(asked.get(pathOf(k))?.token ?? '', appliedRevision(head))(k);
+  const caughtUp = (k: KubeObject) => asked.has(pathOf(k)) && judge(k).state === 'ready';
+  const status = (k: KubeObject) => (k.status ?? {}) as { lastHandledReconcileAt?: string; conditions?: { type: string; reason?: string }[] };
+  const notReadyFor = (k: KubeObject) => status(k).conditions?.find((c) => c.type === 'Ready')?.reason;
+  const source = '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system';
+  // A request the API server lost (restarted just before) is made again, later.
+  const askAgainIfLost = async (path: string, x: KubeObject | undefined) => {
+    const last = asked.get(path);
+    if (x && status(x).lastHandledReconcileAt !== last?.token && Date.now() - (last?.at ?? 0) > 15_000) await ask(path);
   };
-  await ask();
-  let asked = Date.now();
-  while (Date.now() < until && !(await caughtUp())) {
-    await new Promise((r) => setTimeout(r, 1000));
-    // A Kustomization that depends on another one is taken after it: ask again now and then.
-    if (Date.now() - asked > 10_000) { await ask(); asked = Date.now(); }
+  const list = async () => (await api?.get<{ items: KubeObject[] }>(kustomizations).catch(() => undefined))?.items ?? [];
+
+  let behind: string[] = [];
+  if (api) {
+    await ask(source);
+    for (const k of await list()) await ask(pathOf(k));
+    for (;;) {
+      const ks = await list();
+      behind = ks.length ? ks.filter((k) => !caughtUp(k)).map((k) => `${k.metadata.name}: ${judge(k).message}`) : ['no Kustomization listed'];
+      if (!behind.length || Date.now() >= until) break;
+      await askAgainIfLost(source, await api.get<KubeObject>(source).catch(() => undefined));
+      for (const k of ks.filter((x) => !caughtUp(x))) {
+        const dependsOn = (k.spec as { dependsOn?: { name: string }[] } | undefined)?.dependsOn ?? [];
+        const unblocked = notReadyFor(k) === 'DependencyNotReady' && ks.filter((d) => dependsOn.some((x) => x.name === d.metadata.name)).every(caughtUp);
+        if (unblocked && Date.now() - (asked.get(pathOf(k))?.at ?? 0) > 2000) await ask(pathOf(k));
+        else await askAgainIfLost(pathOf(k), k);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
+  const unsettled = behind.length
+    ? { [`flux not settled after ${Math.round(timeoutMs / 1000)} s (${behind.join('; ')})`]: '' }
+    : {};
   let last = await stateOf(f);
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, 3000));
@@ -205,7 +231,7 @@ export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promis
     if (snapshotDiff(last, now).length === 0) return now;
     last = now;
   }
-  return last;
+  return { ...last, ...unsettled };
 }
 
 /** Controllers whose Pods a process fault deletes during the tasks' waits. */
