@@ -142,9 +142,17 @@ async function validate(engine: Engine, items: Planned[], options: ApplyOptions,
   failures.push(...await settleLimited(items.filter((p) => p.info), engine.concurrency, async (p) => {
     if (!p.existing) {
       // A new object: a dry-run create validates it as the apply would, for less server work.
-      await dryRunCreate(engine, p, options.signal, deadline);
-      p.action = 'created';
-      return;
+      try {
+        await dryRunCreate(engine, p, options.signal, deadline);
+        p.action = 'created';
+        return;
+      } catch (error) {
+        // Created since it was read (Flux applying the same object, another pipeline): it is
+        // judged as the object that now exists; the write is an apply either way.
+        if (!(error instanceof KubeApiError && error.reason === 'AlreadyExists')) throw error;
+        p.existing = await getIfExists(engine, p, options.signal, deadline);
+        if (!p.existing) throw error;
+      }
     }
     // What is certainly unchanged needs no dry-run and no write; the rest the server judges.
     if (judgeLocally(applyBody(p.object), p.existing, engine.fieldManager).unchanged) {

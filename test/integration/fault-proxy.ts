@@ -9,7 +9,9 @@ import { createCA, issueCert } from '../platform/pki';
 
 export type Fault = { kind: 'status'; status: 403 | 429 | 500 | 502 | 503 | 504; retryAfter?: number } | { kind: 'reset' }
   /** Answers 200 and then nothing, never ending: a watch whose proxy lost the server behind it. */
-  | { kind: 'silent' };
+  | { kind: 'silent' }
+  /** Not a fault of the answer: something else happens first (another client's write), then the request goes through. */
+  | { kind: 'before'; run: () => Promise<unknown> };
 
 /**
  * An HTTPS proxy in front of a real API server that injects faults: throttling, server errors,
@@ -56,6 +58,11 @@ export class FaultProxy {
     const fault = this.only && !this.only.test(req.url ?? '') ? undefined : this.queue.shift() ?? this.always;
     if (fault) {
       this.faultsInjected++;
+      if (fault.kind === 'before') {
+        req.pause();
+        void fault.run().finally(() => this.forward(req, res));
+        return;
+      }
       if (fault.kind === 'reset') {
         req.socket.destroy();
         return;
@@ -71,6 +78,10 @@ export class FaultProxy {
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: fault.status === 429 ? 'TooManyRequests' : fault.status === 403 ? 'Forbidden' : 'ServiceUnavailable', message: `injected ${fault.status}`, code: fault.status }));
       return;
     }
+    this.forward(req, res);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
     const target = new URL(req.url!, this.upstream.server);
     const up = request(target, { method: req.method, headers: { ...req.headers, host: target.host }, ca: this.upstream.caPem }, (upRes) => {
       res.writeHead(upRes.statusCode!, upRes.headers);

@@ -395,6 +395,24 @@ describe('faults', () => {
     m.close();
   });
 
+  it('judges an object another client created between its read and its dry-run create as the one that exists, and applies', async () => {
+    const namespace = ns();
+    await createNamespace(namespace);
+    const configMap = (a: string) => parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: raced, namespace: ${namespace}}\ndata: {a: "${a}"}\n`);
+    const other = manager();
+    const m = manager({ ...access, server: proxy.url, caPem: proxy.caPem });
+    // Flux applying the same object, as a step's dry-run create of it is on its way.
+    proxy.only = /\/configmaps\?.*dryRun=All/;
+    proxy.queue.push({ kind: 'before', run: () => other.applyAll(configMap('0')) });
+    const injected = proxy.faultsInjected;
+    const changes = await m.applyAll(configMap('1'));
+    expect(proxy.faultsInjected - injected).toBe(1);
+    expect(changes.describe()).toBe('0 created, 1 configured, 0 unchanged');
+    expect((await m.get('v1', 'ConfigMap', 'raced', namespace))?.data).toEqual({ a: '1' });
+    other.close();
+    m.close();
+  });
+
   it('takes a 403 from an API server that is not ready yet (just restarted) for "not yet", and one from a ready server for an answer', async () => {
     const namespace = ns();
     await createNamespace(namespace);
