@@ -166,12 +166,12 @@ function sourceOf(o: KubeObject): string {
   return ref ? `${ref.kind}/${ref.namespace ?? o.metadata.namespace}/${ref.name}` : '';
 }
 
-function waitsFor(dependent: KubeObject, dependency: KubeObject): boolean {
+export function waitsFor(dependent: KubeObject, dependency: KubeObject): boolean {
   const deps = (dependent.spec as { dependsOn?: { name: string; namespace?: string }[] } | undefined)?.dependsOn ?? [];
   return deps.some((d) => d.name === dependency.metadata.name && (d.namespace ?? dependent.metadata.namespace) === dependency.metadata.namespace);
 }
 
-function readyReason(o: KubeObject): string | undefined {
+export function readyReason(o: KubeObject): string | undefined {
   return ((o.status as { conditions?: { type: string; reason?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready')?.reason;
 }
 

@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { appliedRevision, reconciledSince, REQUESTED_AT } from '../../shared/flux/reconcile';
+import { readyReason, waitsFor } from '../../shared/flux/tree';
 import { forbiddenForms } from '../agent/fixtures';
 import { runTask, unpackedExtension, visibleOutput } from '../agent/harness';
 import { parsePipeline, type PipelineDefinition, type TaskStep } from '../pipeline/definition';
@@ -18,7 +20,6 @@ import { taskCatalog } from '../pipeline/task-catalog';
 import type { KubeObject } from '../platform/kube-api';
 import { shownOutput, STACK } from './bad-inputs';
 import { armSnapshot, clusterSnapshot, gitSnapshot, snapshotDiff, type Snapshot } from './converged-state';
-import { appliedRevision, reconciledSince, REQUESTED_AT } from '../../shared/flux/reconcile';
 import { addCounts, clusterCaFiles, emptyCounts, type FaultCounts, type FaultPlan, type Hop, seededRandom, startFaultProxy, type FaultProxy } from './faults';
 import type { FaultFigures } from './report';
 
@@ -193,13 +194,12 @@ export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promis
   const pathOf = (k: KubeObject) => `${kustomizations}/${k.metadata.name}`;
   const judge = (k: KubeObject) => reconciledSince(asked.get(pathOf(k))?.token ?? '', appliedRevision(head))(k);
   const caughtUp = (k: KubeObject) => asked.has(pathOf(k)) && judge(k).state === 'ready';
-  const status = (k: KubeObject) => (k.status ?? {}) as { lastHandledReconcileAt?: string; conditions?: { type: string; reason?: string }[] };
-  const notReadyFor = (k: KubeObject) => status(k).conditions?.find((c) => c.type === 'Ready')?.reason;
   const source = '/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system';
   // A request the API server lost (restarted just before) is made again, later.
   const askAgainIfLost = async (path: string, x: KubeObject | undefined) => {
     const last = asked.get(path);
-    if (x && status(x).lastHandledReconcileAt !== last?.token && Date.now() - (last?.at ?? 0) > 15_000) await ask(path);
+    const handled = (x?.status as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt;
+    if (x && handled !== last?.token && Date.now() - (last?.at ?? 0) > 15_000) await ask(path);
   };
   const list = async () => (await api?.get<{ items: KubeObject[] }>(kustomizations).catch(() => undefined))?.items ?? [];
 
@@ -209,12 +209,12 @@ export async function settledState(f: FaultedStack, timeoutMs = 120_000): Promis
     for (const k of await list()) await ask(pathOf(k));
     for (;;) {
       const ks = await list();
-      behind = ks.length ? ks.filter((k) => !caughtUp(k)).map((k) => `${k.metadata.name}: ${judge(k).message}`) : ['no Kustomization listed'];
+      const lagging = ks.filter((k) => !caughtUp(k));
+      behind = ks.length ? lagging.map((k) => `${k.metadata.name}: ${judge(k).message}`) : ['no Kustomization listed'];
       if (!behind.length || Date.now() >= until) break;
       await askAgainIfLost(source, await api.get<KubeObject>(source).catch(() => undefined));
-      for (const k of ks.filter((x) => !caughtUp(x))) {
-        const dependsOn = (k.spec as { dependsOn?: { name: string }[] } | undefined)?.dependsOn ?? [];
-        const unblocked = notReadyFor(k) === 'DependencyNotReady' && ks.filter((d) => dependsOn.some((x) => x.name === d.metadata.name)).every(caughtUp);
+      for (const k of lagging) {
+        const unblocked = readyReason(k) === 'DependencyNotReady' && ks.filter((d) => waitsFor(k, d)).every(caughtUp);
         if (unblocked && Date.now() - (asked.get(pathOf(k))?.at ?? 0) > 2000) await ask(pathOf(k));
         else await askAgainIfLost(pathOf(k), k);
       }
